@@ -16,6 +16,7 @@ _EXPORTS = {
     "read_contacts": "listcare.contacts",
     "write_contacts": "listcare.contacts",
     "find_email_column": "listcare.contacts",
+    "example_path": "listcare.contacts",
     # validation
     "validate": "listcare.address.validate",
     # bounces
@@ -30,6 +31,7 @@ _EXPORTS = {
     "clean": "listcare.clean",
     # cadence
     "plan_cadence": "listcare.cadence",
+    "CapacityWarning": "listcare.cadence",
     # errors
     "ListcareError": "listcare.exceptions",
     "InputError": "listcare.exceptions",

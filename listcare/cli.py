@@ -63,5 +63,315 @@ def main(verbose: bool) -> None:
 # ---- commands are added below, one block each; keep each block self-contained ----
 
 
+# ---- validate ----
+@main.command("validate")
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False),
+    help="File to write: the input columns plus the validation columns (CSV, .xlsx or "
+    ".parquet by extension; CSV keeps the input's separator and encoding).",
+)
+@click.option("--no-dns", is_flag=True, help="Check syntax and lists only (no DNS lookups).")
+@click.option("--nameserver", metavar="HOST[:PORT]", help="Ask this DNS server (default: the system's).")
+@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@click.option("--timeout", type=float, metavar="SECONDS", help="Time one DNS lookup may take.")
+@click.option("--budget", type=float, metavar="SECONDS", help="Time all DNS lookups together may take.")
+@_handle_errors
+def validate_command(input_path, output, no_dns, nameserver, email_column, timeout, budget):
+    """Check every address in a contact list and say why a bad one is bad.
+
+    Reads INPUT (CSV with any common separator and encoding, .xlsx or Parquet), checks each
+    address (syntax, DNS mail host, disposable, role, free-mail, typos, duplicates) and
+    writes OUTPUT with all input columns plus: normalized, domain, status (valid, invalid,
+    risky, unknown), reason, detail, suggestion, is_disposable, is_role, is_freemail,
+    duplicate_of (the 0-based row number of the first row with the same address). A
+    validation column whose name the input already uses is written as listcare_NAME.
+    Prints counts by status and reason.
+
+    \b
+    Example:
+      listcare validate contacts.csv -o out/validated.csv
+      listcare validate export.csv -o checked.csv --no-dns --email-column "E-Mail"
+    """
+    import os
+
+    from .address.validate import validate
+    from .contacts import read_contacts, write_contacts
+    from .schema import VALIDATION_COLUMNS
+
+    df = read_contacts(input_path, email_column=email_column)
+    col = df.attrs["listcare"]["email_column"]
+    result = validate(
+        df[col], check_dns=not no_dns, nameserver=nameserver, timeout=timeout, budget=budget
+    )
+    out = df.copy()
+    for name in VALIDATION_COLUMNS:
+        if name == "email":
+            continue  # the input's own email column, as given
+        target = name if name not in df.columns else f"listcare_{name}"
+        out[target] = result[name]
+    parent = os.path.dirname(os.path.abspath(output))
+    os.makedirs(parent, exist_ok=True)
+    write_contacts(out, output, like=df)
+    click.echo(_validation_summary(result, input_path, output))
+
+
+def _validation_summary(result, input_path, output) -> str:
+    n = len(result)
+    lines = [f"listcare validate: {n} row{'s' if n != 1 else ''} from {input_path} -> {output}"]
+    for status in ("valid", "risky", "unknown", "invalid"):
+        part = result[result["status"] == status]
+        if not len(part):
+            lines.append(f"  {status:<16} {0:>8}")
+            continue
+        reasons = part["reason"][part["reason"] != ""].value_counts()
+        detail = ", ".join(f"{r} {c}" for r, c in reasons.items())
+        lines.append(f"  {status:<16} {len(part):>8}" + (f"  ({detail})" if detail else ""))
+    dups = int(result["duplicate_of"].notna().sum())
+    lines.append(f"  {'duplicates':<16} {dups:>8}")
+    sugg = int(result["suggestion"].notna().sum())
+    lines.append(f"  {'typo suggestions':<16} {sugg:>8}")
+    return "\n".join(lines)
+
+
+# ---- plan ----
+@main.command("plan")
+@click.option("--contacts", "contacts_path", required=True, type=click.Path(dir_okay=False),
+              help="Contact list (CSV, .xlsx or Parquet) with last_contacted_at and/or acquired_at.")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False),
+              help="listcare store: its suppressed addresses are never planned, its "
+              "reconfirm decisions go to the reconfirmation wave.")
+@click.option("--every", metavar="DAYS", help="Interval, e.g. 60D, 8W or 2M (default 60D).")
+@click.option("--target-bounce-rate", type=float, metavar="SHARE",
+              help="Derive the interval from the decay model instead, e.g. 0.02 (not with --every).")
+@click.option("--visibility", type=float, default=1.0, show_default=True,
+              help="Share of decayed addresses that hard-bounce.")
+@click.option("--monthly-rate", type=float, metavar="SHARE",
+              help="Decay rate of the model (default 0.021, i.e. 2.1%% a month).")
+@click.option("--daily-capacity", type=int, metavar="N", help="Most emails a send day may carry.")
+@click.option("--send-days", default="Mon-Fri", show_default=True, help="e.g. Mon-Fri, Mon,Wed,Fri or daily.")
+@click.option("--holiday", "holidays", multiple=True, metavar="DATE", help="A day without sends (repeatable).")
+@click.option("--horizon", default="180D", show_default=True, help="How far ahead to plan.")
+@click.option("--as-of", metavar="DATE", help="First day of the plan (default: today, UTC).")
+@click.option("--sunset", default="365D", show_default=True,
+              help="Contacts not reached for longer get a reconfirmation mail instead.")
+@click.option("--reconfirm-batch", type=int, metavar="N", help="Reconfirmation mails a day.")
+@click.option("--channel-column", metavar="NAME", help="Column with email / phone / email,phone.")
+@click.option("--min-channel-gap-days", type=int, default=3, show_default=True,
+              help="Never two channels to one contact within this many days.")
+@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@click.option("--last-contacted", default="last_contacted_at", show_default=True, help="Column of the last contact.")
+@click.option("--acquired", default="acquired_at", show_default=True, help="Column of the acquisition date.")
+@click.option("--strict", is_flag=True, help="Fail (exit 78) if the capacity cannot meet every deadline.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The plan: one row per send (CSV, .xlsx or .parquet by extension).")
+@click.option("--ics", "ics_path", type=click.Path(dir_okay=False), help="Also write the send days as iCalendar.")
+@click.option("--excluded", "excluded_path", type=click.Path(dir_okay=False),
+              help="Also write the contacts not planned, with the reason.")
+@_handle_errors
+def plan_command(contacts_path, store_path, every, target_bounce_rate, visibility, monthly_rate,
+                 daily_capacity, send_days, holidays, horizon, as_of, sunset, reconfirm_batch,
+                 channel_column, min_channel_gap_days, email_column, last_contacted, acquired,
+                 strict, output, ics_path, excluded_path):
+    """Plan a sending cadence that keeps every contact fresh.
+
+    Schedules every active contact so that no gap between contacts exceeds the interval
+    (stalest first, volume spread evenly within --daily-capacity, no sends on excluded
+    days), sends contacts past --sunset a reconfirmation mail in small daily batches,
+    and never plans suppressed addresses from --store. Prints the waves, the content
+    budget (campaigns a year the cadence needs) and any capacity shortfall.
+
+    \b
+    Example:
+      listcare plan --contacts contacts.csv --every 60D --daily-capacity 5000 -o plan.csv
+      listcare plan --contacts contacts.csv --store listcare.db --target-bounce-rate 0.02 \\
+          --as-of 2026-11-27 --holiday 2026-12-25 -o plan.csv --ics plan.ics
+    """
+    import datetime as _dt
+    import os
+    import warnings
+
+    from .cadence import CapacityWarning, plan_cadence
+    from .contacts import read_contacts, write_contacts
+    from .decay import DecayModel
+
+    if as_of is None:
+        as_of = _dt.datetime.now(_dt.UTC).date().isoformat()
+    df = read_contacts(contacts_path, email_column=email_column)
+    model = DecayModel(monthly_rate) if monthly_rate is not None else None
+    state = None
+    if store_path is not None:
+        from .exceptions import InputError
+        from .store import Store
+
+        if "://" not in store_path and not os.path.isfile(store_path):
+            # opening would create an empty store and plan as if nothing were suppressed
+            raise InputError(f"There is no store at {store_path!r}; give the path of the listcare.db the nightly job writes.")
+        state = Store(store_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CapacityWarning)  # printed in the summary instead
+            plan = plan_cadence(
+                df, as_of=as_of, every=every, target_bounce_rate=target_bounce_rate,
+                visibility=visibility, daily_capacity=daily_capacity, send_days=send_days,
+                holidays=list(holidays), horizon=horizon, model=model, state=state,
+                email_column=df.attrs["listcare"]["email_column"], last_contacted=last_contacted,
+                acquired=acquired, sunset=sunset, reconfirm_daily_batch=reconfirm_batch,
+                channel_column=channel_column, min_channel_gap_days=min_channel_gap_days,
+                strict=strict,
+            )
+    finally:
+        if state is not None:
+            state.close()
+    out = plan.copy()
+    for col in ("date", "deadline"):
+        out[col] = out[col].dt.strftime("%Y-%m-%d")
+    for path in (output, ics_path, excluded_path):
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_contacts(out, output, like=df)
+    if excluded_path:
+        write_contacts(plan.excluded, excluded_path, like=df)
+    if ics_path:
+        plan.to_ics(ics_path)
+    click.echo(f"listcare plan: {len(df)} contacts from {contacts_path} -> {output}")
+    click.echo(plan.summary())
+
+
+# ---- clean ----
+@main.command("clean")
+@click.option("--contacts", "contacts_path", required=True, type=click.Path(dir_okay=False),
+              help="Contact list (CSV with any common separator/encoding, .xlsx or Parquet).")
+@click.option("--bounces", "bounce_paths", multiple=True, metavar="PATH",
+              help="Bounce evidence (repeatable; a quoted glob such as 'bounces/*.eml' works): "
+              "mail logs (give the live log, e.g. /var/log/mail.log: its logrotate "
+              "rotations are followed), .eml/mbox files, Maildir folders, provider exports.")
+@click.option("--store", "store_path", default="listcare.db", show_default=True,
+              help="State store: a SQLite file (created owner-only) or a database URL.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for clean.csv, suppressed.csv, reconfirm.csv, decay.png, report.md, report.json.")
+@click.option("--as-of", metavar="DATE", help="The night this run is for (default: today, UTC).")
+@click.option("--dry-run", is_flag=True, help="Compute and print the summary; change nothing.")
+@click.option("--no-dns", is_flag=True, help="Check address syntax only (no DNS lookups).")
+@click.option("--nameserver", metavar="HOST[:PORT]", help="Ask this DNS server (default: the system's).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Policy settings (TOML; see README, 'Suppression policy').")
+@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@_handle_errors
+def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_run, no_dns,
+                  nameserver, config_path, email_column):
+    """The nightly job: split a contact list into clean, suppressed and reconfirm.
+
+    Reads only the new bounce evidence (log checkpoints survive logrotate), validates the
+    addresses (DNS answers are cached in the store), decides every address from the whole
+    event history (README, "Suppression policy"), checks that every input row lands in
+    exactly one output, commits the store and only then replaces the outputs. Safe to
+    rerun; a second overlapping run exits with code 75. Quiet unless --verbose.
+
+    \b
+    Example:
+      listcare clean --contacts contacts.csv --bounces /var/log/mail.log \\
+          --store /var/lib/listcare/listcare.db --out-dir out/
+      listcare clean --contacts listcare/data/examples/contacts.csv \\
+          --bounces listcare/data/examples/postfix.log --store out/listcare.db \\
+          --out-dir out/ --as-of 2026-11-27 --no-dns
+    """
+    import datetime as _dt
+    import glob
+
+    from .clean import clean
+
+    if as_of is None:
+        as_of = _dt.datetime.now(_dt.UTC).date().isoformat()
+    paths = []
+    for p in bounce_paths:
+        matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
+        paths.extend(matches or [p])
+    report = clean(
+        contacts_path, paths, store=store_path, out_dir=out_dir, as_of=as_of,
+        dry_run=dry_run, check_dns=not no_dns, config=config_path, nameserver=nameserver,
+        email_column=email_column,
+    )
+    o = report["outcomes"]
+    ch = report["changes"]
+    run = report["run"]
+    lines = [
+        f"listcare clean{' (dry run: nothing written)' if dry_run else ''}: {o['rows']} rows "
+        f"as of {report['as_of'][:10]} -> {out_dir}",
+        f"  clean {o['clean']}, suppressed {o['suppressed']}, reconfirm {o['reconfirm']}",
+        f"  new events {run['new_events']} ({run['lines_read']} log lines read, "
+        f"{run['skipped_records']} records skipped); newly suppressed "
+        f"{sum(ch['newly_suppressed'].values())}, released {ch['released']}",
+    ]
+    blocks = report["sender_reputation"]["blocks_30_days"]
+    alert = None
+    if blocks:
+        top = ", ".join(p["provider"] for p in report["sender_reputation"]["providers"][:3])
+        alert = f"  sender reputation alert: {blocks} blocked messages ({top})"
+        lines.append(alert)
+    # quiet under cron (no terminal): only what needs a person's attention, so that cron
+    # mails the reputation alert and errors, not a summary every night
+    verbose = click.get_current_context().find_root().params.get("verbose", False)
+    if sys.stdout.isatty() or verbose:
+        click.echo("\n".join(lines))
+    elif alert:
+        click.echo(f"listcare clean as of {report['as_of'][:10]}:\n{alert}")
+
+
+# ---- bounces ----
+@main.command("bounces")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Events CSV to write (one row per recipient outcome; written atomically, owner-only).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "mail", "postfix", "exim", "sendmail", "ses", "sendgrid",
+                                 "mailgun", "postmark", "mailchimp"]),
+              help="Format of every FILE (default: sniffed per file).")
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Date the evidence runs up to (required for syslog timestamps without a year).")
+@_handle_errors
+def bounces_command(files, output, fmt, as_of):
+    """Read bounce evidence and write the events table.
+
+    FILE may be a mail log (Postfix, Exim, Sendmail; plain or .gz), bounce mail (.eml,
+    mbox, a Maildir folder), or a provider export (Amazon SES, SendGrid, Mailgun, Postmark
+    JSON; Mailchimp CSV). A quoted glob such as '/var/log/mail.log*' works. Prints counts
+    by kind and reason and how many unreadable records were skipped.
+
+    \b
+    Example:
+      listcare bounces /var/log/mail.log /var/log/mail.log.1.gz -o events.csv --as-of 2026-11-27
+      listcare bounces bounces/ ses-events.json -o events.csv
+    """
+    import glob
+
+    from .atomic import atomic_write
+    from .bounces.read import read_bounces
+
+    paths = []
+    for p in files:
+        matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
+        paths.extend(matches or [p])
+    df = read_bounces(paths, format=fmt, as_of=as_of, errors="report")
+    with atomic_write(output, encoding="utf-8", newline="", private=True) as f:
+        df.to_csv(f, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    click.echo(_bounces_summary(df, len(paths), output))
+
+
+def _bounces_summary(df, n_files: int, output) -> str:
+    errors = df.attrs.get("errors", {"count": 0, "samples": []})
+    lines = [f"listcare bounces: {len(df)} event{'s' if len(df) != 1 else ''} from {n_files} "
+             f"file{'s' if n_files != 1 else ''} -> {output}"]
+    if len(df):
+        for kind, part in df.groupby("kind", sort=False):
+            reasons = part["reason"].value_counts()
+            detail = ", ".join(f"{r} {c}" for r, c in reasons.items())
+            lines.append(f"  {kind:<12} {len(part):>8}  ({detail})")
+    lines.append(f"  {'skipped':<12} {errors['count']:>8}  unreadable records")
+    for source, position, message in errors.get("samples", [])[:5]:
+        lines.append(f"    {source}:{position}: {message}")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -39,3 +39,15 @@ def corpus() -> Path:
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    """A real DNS server on 127.0.0.1 (ephemeral port) serving tests/dnsserver.py's ZONE.
+
+    ``.address`` is '127.0.0.1:PORT' (for ``nameserver=``), ``.host``/``.port`` for a
+    ``dns.resolver.Resolver``, ``.names`` the documented test domains (NAMES)."""
+    from tests.dnsserver import DNSServer
+
+    with DNSServer() as server:
+        yield server

@@ -36,6 +36,15 @@ class Fact:
     #: the bytes/text this fact came from (a log line, a message's bytes): hashed into
     #: event_id so that re-reading the same evidence gives the same id
     evidence: str | bytes = ""
+    #: the SMTP command the remote server answered (RCPT, MAIL, DATA, HELO, CONN) when
+    #: the source says so ("in reply to RCPT TO command"): a user-unknown text after DATA
+    #: is a content filter, not a dead address
+    command: str = ""
+    #: name of the detector that produced this fact (e.g. "rfc3464", "qmail"), for audits
+    detector: str = ""
+    #: the MTA that wrote the report (RFC 3464 Reporting-MTA, or the bounce sender's
+    #: domain): some providers' replies are only readable knowing who answered
+    reporting_mta: str = ""
 
 
 def event_id(source_format: str, evidence: str | bytes, recipient: str, index: int = 0) -> str:

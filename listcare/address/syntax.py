@@ -1,0 +1,406 @@
+"""Address syntax and normalisation: email-validator's verdict, computed fast.
+
+Pure (no DNS import). Every verdict and normalised form is email-validator's
+(``validate_email(s, check_deliverability=False)``) on the input with surrounding
+whitespace removed (``str.strip()``): exports from spreadsheets and CRMs routinely carry a
+leading or trailing space or a newline, which email-validator rejects, and which nobody
+means as part of the address. Nothing else is changed before validation.
+
+Speed: most real addresses are plain ASCII (``john.doe@example.com``). For those,
+email-validator's many checks collapse into two regular expressions (:data:`_LOCAL_RE`
+once per string, :data:`_DOMAIN_RE` once per distinct domain) and a lowercasing, see
+:func:`_fast_columns`. Everything they do not accept (unicode, quoted local parts,
+display names, IP literals, Punycode, special-use names, anything invalid) goes to
+email-validator's own step functions, in ``validate_email``'s order, with the costly
+domain step memoised per distinct domain (:class:`_Mirror`), so verdicts and error
+messages are always email-validator's. The property tests in ``tests/test_syntax.py``
+check with hypothesis that both paths agree with ``validate_email`` on verdict and
+normalised form for near-valid and hostile strings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import email_validator
+import pandas as pd
+from email_validator import EmailNotValidError, EmailSyntaxError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+from email_validator.types import ValidatedEmail
+
+# RFC 5322 3.2.3 atext, as email_validator.rfc_constants.ATEXT
+_ATEXT = r"a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~"
+# RFC 5890 2.3.1: a label whose 3rd and 4th characters are "--" is reserved unless it is
+# Punycode ("xn--"); email-validator rejects it with re.match(r"(?!xn)..--", label, re.I).
+_NOT_RLDH = r"(?!(?![xX][nN])[^.]{2}--)"
+# RFC 952 / RFC 1123 2.1 host name label, at most 63 octets (RFC 1035 2.3.1)
+_LABEL = _NOT_RLDH + r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+# the last label must end with a letter (email-validator: "all TLDs currently end with a
+# letter") and there must be at least one dot (no dotless domains, ICANN 2013)
+_TLD = _NOT_RLDH + r"(?:[a-zA-Z0-9][a-zA-Z0-9-]{0,61})?[a-zA-Z]"
+#: plain ASCII dot-atom local part (RFC 5322 3.2.3)
+_LOCAL_RE = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*")
+#: host name without Punycode labels: anything with "xn--" goes to email-validator,
+#: which decodes and re-checks IDNA
+_DOMAIN_RE = re.compile(rf"(?![a-zA-Z0-9.-]*[xX][nN]--)(?:{_LABEL}\.)+{_TLD}")
+# RFC 5321 4.5.3.1.3 (+ RFC 3696 errata 1690): at most 254 octets; ASCII, so characters
+_EMAIL_MAX_LENGTH = 254
+# RFC 2142 mailbox names email-validator lowercases in the local part
+_CASE_INSENSITIVE = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+#: email-validator's message for RFC 6761 / IANA special-use names (see its
+#: SPECIAL_USE_DOMAIN_NAMES); used to give these their own reason code
+_SPECIAL_USE_MESSAGE = "special-use or reserved name"
+
+
+class Parsed(NamedTuple):
+    """The syntax verdict on one address (already stripped of surrounding whitespace)."""
+
+    ok: bool
+    #: email-validator's ``normalized`` ('' when not ok)
+    normalized: str
+    #: normalised local part ('' when not ok)
+    local: str
+    #: IDNA/ASCII domain (email-validator's ``ascii_domain``; '' when not ok)
+    domain: str
+    #: '' when ok, else "empty", "syntax" or "special_use_domain"
+    reason: str
+    #: email-validator's message when not ok, else ''
+    message: str
+
+
+_EMPTY = Parsed(False, "", "", "", "empty", "The address is empty.")
+
+
+def _special_use_check():
+    """A function telling whether a lowercase ASCII domain is a special-use name.
+
+    Reads email-validator's list when called, so a caller who changed it is honoured.
+    """
+    names = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    if getattr(email_validator, "TEST_ENVIRONMENT", False):
+        names = tuple(n for n in names if n != "test")
+    if all("." not in n for n in names):
+        tlds = frozenset(names)
+        return lambda domain: domain.rpartition(".")[2] in tlds
+    suffixes = tuple("." + n for n in names)
+    return lambda domain: domain in names or domain.endswith(suffixes)
+
+
+def _version_modelled() -> bool:
+    """The fast path and the mirror model email-validator 2.4 (the rules and the order of
+    its checks); with any other version every string goes to ``validate_email`` itself
+    (still correct, only slower; the fast-path tests then fail and ask for a review)."""
+    try:
+        major, minor = (int(x) for x in email_validator.__version__.split(".")[:2])
+    except (AttributeError, ValueError):
+        return False
+    return (major, minor) == (2, 4)
+
+
+def _fast_enabled() -> bool:
+    # In strict mode email-validator also limits the local part to 64 characters; the
+    # fast path does not model that, so it steps aside.
+    return _version_modelled() and not getattr(email_validator, "STRICT", False)
+
+
+class _Mirror:
+    """email-validator's ``validate_email`` (2.4, ``check_deliverability=False``), step by
+    step with its own functions, but with the domain step memoised.
+
+    The domain step (UTS 46 mapping, IDNA encoding and decoding with the ``idna``
+    package) is most of the cost of an internationalised or invalid address, and a list
+    has far fewer distinct domains than addresses. The order of the steps, and so which
+    error wins, is exactly ``validate_email``'s; the property tests compare the two.
+    """
+
+    def __init__(self):
+        from email_validator import syntax as evs
+
+        self.evs = evs
+        self.opts = {
+            name: getattr(email_validator, name.upper())
+            for name in (
+                "allow_smtputf8",
+                "allow_empty_local",
+                "allow_quoted_local",
+                "allow_domain_literal",
+                "allow_display_name",
+                "strict",
+                "test_environment",
+                "globally_deliverable",
+            )
+        }
+        self.domains: dict[str, tuple] = {}
+
+    def domain(self, domain_part: str):
+        hit = self.domains.get(domain_part)
+        if hit is None:
+            try:
+                info = self.evs.validate_email_domain_name(
+                    domain_part,
+                    test_environment=self.opts["test_environment"],
+                    globally_deliverable=self.opts["globally_deliverable"],
+                )
+                hit = (info, None)
+            except EmailNotValidError as exc:
+                hit = (None, str(exc))
+            self.domains[domain_part] = hit
+        if hit[1] is not None:
+            raise EmailSyntaxError(hit[1])
+        return hit[0]
+
+    def __call__(self, email: str):
+        import unicodedata
+
+        evs, o = self.evs, self.opts
+        if email.isascii() and '"' not in email and "<" not in email:
+            # split_email without quotes or angle brackets: the first '@' splits, and
+            # its per-character NFC test is the identity on ASCII
+            original_local, at, domain_part = email.partition("@")
+            if not at:
+                raise EmailSyntaxError("An email address must have an @-sign.")
+            display_name, unescaped_local, quoted = None, original_local, False
+        else:
+            display_name, original_local, unescaped_local, quoted, domain_part = evs.split_email(
+                email
+            )
+        if display_name:
+            display_name = unicodedata.normalize("NFC", display_name)
+        ret = ValidatedEmail()
+        ret.original = original_local + "@" + domain_part
+        ret.display_name = display_name
+        kw = {
+            "allow_smtputf8": o["allow_smtputf8"],
+            "allow_empty_local": o["allow_empty_local"],
+            "quoted_local_part": quoted,
+            "strict": o["strict"],
+        }
+        info = evs.validate_email_local_part(unescaped_local, **kw)
+        normalized_local = unicodedata.normalize("NFC", unescaped_local)
+        if normalized_local != unescaped_local:
+            try:
+                info = evs.validate_email_local_part(normalized_local, **kw)
+            except EmailSyntaxError as e:
+                raise EmailSyntaxError("After Unicode normalization: " + str(e)) from e
+        ret.local_part = info["local_part"]
+        ret.ascii_local_part = info["ascii_local_part"]
+        if quoted and not o["allow_quoted_local"]:
+            raise EmailSyntaxError("Quoting the part before the @-sign is not allowed here.")
+        if (
+            ret.ascii_local_part is not None
+            and ret.ascii_local_part.lower() in _CASE_INSENSITIVE
+            and ret.local_part is not None
+        ):
+            ret.ascii_local_part = ret.ascii_local_part.lower()
+            ret.local_part = ret.local_part.lower()
+        if len(domain_part) == 0:
+            raise EmailSyntaxError("There must be something after the @-sign.")
+        elif domain_part.startswith("[") and domain_part.endswith("]"):
+            lit = evs.validate_email_domain_literal(domain_part[1:-1])
+            if not o["allow_domain_literal"]:
+                raise EmailSyntaxError(
+                    "A bracketed IP address after the @-sign is not allowed here."
+                )
+            ret.domain = lit["domain"]
+            ret.ascii_domain = lit["domain"]
+        else:
+            d = self.domain(domain_part)
+            ret.domain = d["domain"]
+            ret.ascii_domain = d["ascii_domain"]
+        ret.normalized = ret.local_part + "@" + ret.domain
+        evs.validate_email_length(ret)
+        if display_name is not None and not o["allow_display_name"]:
+            raise EmailSyntaxError(
+                "A display name and angle brackets around the email address are not permitted here."
+            )
+        return ret
+
+
+def _mirror_usable() -> bool:
+    return _version_modelled()
+
+
+def _slow_one(s: str, validator=None) -> Parsed:
+    """email-validator (or its memoised mirror): the reference for every verdict."""
+    if not s:
+        return _EMPTY
+    try:
+        if validator is None:
+            v = validate_email(s, check_deliverability=False)
+        else:
+            v = validator(s)
+    except EmailNotValidError as exc:
+        msg = str(exc)
+        reason = "special_use_domain" if _SPECIAL_USE_MESSAGE in msg else "syntax"
+        return Parsed(False, "", "", "", reason, msg)
+    local = v.local_part
+    return Parsed(True, v.normalized, local, v.ascii_domain, "", "")
+
+
+def _fast_columns(strings: list[str], roles: frozenset = frozenset()):
+    """The fast path over many strings: lists (normalized, domain, key, role), one entry
+    per string; see :func:`parse_columns` for key and role.
+
+    ``normalized`` None means "ask email-validator" (not necessarily invalid). The
+    domain part is checked once per distinct domain (a list has far fewer domains than
+    addresses); the local part once per string.
+    """
+    n = len(strings)
+    local_ok = _LOCAL_RE.fullmatch
+    domain_ok = _DOMAIN_RE.fullmatch
+    is_special = _special_use_check()
+    ci = _CASE_INSENSITIVE
+    domain_cache: dict[str, str] = {}
+    normalized: list = [None] * n
+    domains = [""] * n
+    keys: list = [None] * n
+    is_role = [False] * n
+    for i, s in enumerate(strings):
+        # the first '@' splits (email-validator splits at the first unquoted '@'); an
+        # '@' in the rest fails the domain expression
+        local, at, domain_part = s.partition("@")
+        if not at or len(s) > _EMAIL_MAX_LENGTH or local_ok(local) is None:
+            continue
+        domain = domain_cache.get(domain_part)
+        if domain is None:
+            domain = ""
+            if domain_ok(domain_part) is not None:
+                # UTS 46 mapping of an ASCII host name is lowercasing (idna.uts46_remap)
+                lowered = domain_part.lower()
+                if not is_special(lowered):
+                    domain = lowered
+            domain_cache[domain_part] = domain
+        if not domain:
+            continue
+        lowered = local.lower()
+        if lowered == local:
+            # the common case: already lowercase, so the key is the normalised address
+            keys[i] = normalized[i] = local + "@" + domain
+        else:
+            if lowered in ci:
+                local = lowered
+            normalized[i] = local + "@" + domain
+            keys[i] = lowered + "@" + domain
+        domains[i] = domain
+        if lowered in roles or ("+" in lowered and lowered.split("+", 1)[0] in roles):
+            is_role[i] = True
+    return normalized, domains, keys, is_role
+
+
+def parse(s: str) -> Parsed:
+    """The verdict on one address (surrounding whitespace is stripped first)."""
+    return parse_unique([s.strip()])[0]
+
+
+def parse_columns(
+    strings: Sequence[str], *, fast: bool = True, roles: frozenset = frozenset()
+) -> dict[str, list]:
+    """Verdicts for already stripped strings, as columns (one entry per string).
+
+    Returns ``{"ok", "normalized", "domain", "reason", "message", "key", "role"}``
+    lists ('' where a value does not apply). ``key`` is the normalised address
+    lowercased (for duplicate detection; None when not ok); ``role`` whether the
+    lowercased local part without a "+tag" is in *roles* (computed here because this
+    loop already holds the lowercased local part). The local part is
+    ``normalized[:normalized.rindex("@")]``.
+
+    The cheap ASCII check runs per string (it costs about what hashing the string to
+    find duplicates would); each distinct string it does not take, and each distinct
+    domain, is validated once. *fast=False* sends every string to email-validator
+    (the reference the fast path is tested against).
+    """
+    strings = list(strings)
+    n = len(strings)
+    if fast and _fast_enabled():
+        normalized, domains, keys, is_role = _fast_columns(strings, roles)
+    else:
+        normalized, domains, keys, is_role = [None] * n, [""] * n, [None] * n, [False] * n
+    ok = [x is not None for x in normalized]
+    reasons = [""] * n
+    messages = [""] * n
+    validator = _Mirror() if fast and _mirror_usable() else None
+    done: dict[str, tuple] = {}
+    for i in [i for i, x in enumerate(normalized) if x is None]:
+        s = strings[i]
+        hit = done.get(s)
+        if hit is None:
+            p = _slow_one(s, validator)
+            key = p.normalized.lower() if p.ok else None
+            role = p.ok and p.local.lower().split("+", 1)[0] in roles
+            hit = done[s] = (p.ok, p.normalized, p.domain, p.reason, p.message, key, role)
+        ok[i], normalized[i], domains[i], reasons[i], messages[i], keys[i], is_role[i] = hit
+    return {
+        "ok": ok,
+        "normalized": normalized,
+        "domain": domains,
+        "reason": reasons,
+        "message": messages,
+        "key": keys,
+        "role": is_role,
+    }
+
+
+def parse_unique(strings: Sequence[str], *, fast: bool = True) -> list[Parsed]:
+    """Like :func:`parse_columns`, as one :class:`Parsed` per string."""
+    c = parse_columns(strings, fast=fast)
+    return [
+        Parsed(ok, norm, norm[: norm.rindex("@")] if ok else "", dom, reason, message)
+        for ok, norm, dom, reason, message in zip(
+            c["ok"], c["normalized"], c["domain"], c["reason"], c["message"], strict=True
+        )
+    ]
+
+
+def _as_text(v) -> str:
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace").strip()
+    return str(v).strip()
+
+
+def strip_values(values) -> list[str]:
+    """Inputs as stripped strings: '' for a missing value (None, NaN, NA), ``str(v)`` for
+    a non-string value (a number from a spreadsheet), bytes decoded as UTF-8."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy(dtype=object)
+    return [v.strip() if type(v) is str else _as_text(v) for v in values]
+
+
+SYNTAX_COLUMNS = {
+    "normalized": "string",
+    "local": "string",
+    "domain": "string",
+    "ok": "bool",
+    "reason": "string",
+    "message": "string",
+}
+
+
+def check(values: Iterable, *, fast: bool = True) -> pd.DataFrame:
+    """Syntax verdicts for many addresses (surrounding whitespace stripped first).
+
+    Returns a DataFrame with the input's index (a Series) or a RangeIndex and the
+    columns ``normalized``, ``local``, ``domain`` (IDNA/ASCII), ``ok``, ``reason``
+    (``''``, ``empty``, ``syntax``, ``special_use_domain``) and ``message``
+    (email-validator's explanation); '' where a value does not apply.
+    """
+    if isinstance(values, pd.Series):
+        index = values.index
+    else:
+        values = list(values)
+        index = pd.RangeIndex(len(values))
+    cols = parse_columns(strip_values(values), fast=fast)
+    cols["local"] = [
+        norm[: norm.rindex("@")] if ok else ""
+        for ok, norm in zip(cols["ok"], cols["normalized"], strict=True)
+    ]
+    return pd.DataFrame({name: cols[name] for name in SYNTAX_COLUMNS}, index=index).astype(
+        SYNTAX_COLUMNS
+    )
+
+
+__all__ = ["Parsed", "parse", "parse_columns", "parse_unique", "check", "strip_values"]

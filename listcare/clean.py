@@ -1,0 +1,755 @@
+"""The nightly clean job: contacts + new bounce evidence -> clean / suppressed / reconfirm.
+
+One run, in order (see README, "The nightly clean job"):
+
+1. take the lock (``flock`` on ``STORE.lock`` beside the store): a second, overlapping
+   run fails at once with :class:`~listcare.exceptions.LockedError` (exit code 75);
+2. read the contact list, and from every bounce input only what is new (log
+   checkpoints follow logrotate; other inputs are re-read and deduplicated by
+   ``event_id``);
+3. validate the addresses, asking DNS only for domains not fresh in the store's cache;
+4. in **one store transaction**: ingest the events, save checkpoints and the DNS cache,
+   recompute every decision from the full history (:func:`listcare.policy.decide`),
+   check that every input row lands in exactly one output (else
+   :class:`~listcare.exceptions.ConservationError`, nothing is written), write the outputs
+   to temporary files, save the decision snapshot and the run;
+5. only after the commit, rename the temporary files over ``clean.csv``,
+   ``suppressed.csv``, ``reconfirm.csv``, ``decay.png``, ``report.md`` and (last)
+   ``report.json``.
+
+A crash before the commit leaves the store and the previous outputs as they were; a
+crash after it leaves the new state in the store, and a rerun (same ``as_of``) writes
+the same outputs an uninterrupted run would have: the report compares with the last
+run of an *earlier* ``as_of`` and counts events by the run that ingested them, never by
+what this particular process happened to read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .exceptions import ConservationError, InputError, LockedError
+from .policy import Policy, address_key, carry_since, decide, load_policy
+from .store import Store, _resolve_target, _to_utc, file_identity
+
+log = logging.getLogger(__name__)
+
+__all__ = ["clean", "OUTPUT_FILES", "lock_path_for"]
+
+#: the files a run writes into ``out_dir``, in the order they are renamed into place
+OUTPUT_FILES = (
+    "clean.csv",
+    "suppressed.csv",
+    "reconfirm.csv",
+    "decay.png",
+    "report.md",
+    "report.json",
+)
+_PENDING = ".pending"
+_HISTORY_COLUMNS = [
+    "event_id",
+    "timestamp",
+    "recipient",
+    "kind",
+    "reason",
+    "diagnostic",
+    "remote_mta",
+    "source",
+    "position",
+]
+#: kinds that never need evidence columns: read with recipient, kind and time only
+_LIGHT_KINDS = ("delivered", "deferred", "auto_reply")
+
+
+# =========================================================================== lock
+def lock_path_for(store, out_dir) -> Path:
+    """``STORE.lock`` beside a store file; ``OUT_DIR/.listcare.lock`` for a server store."""
+    if isinstance(store, Store):
+        path = store.path
+    else:
+        path = _resolve_target(store)[1]
+    if path is not None:
+        return path.with_name(path.name + ".lock")
+    return Path(out_dir) / ".listcare.lock"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise InputError(f"Cannot create the lock file {str(path)!r}: {exc.strerror}.") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LockedError(
+                f"Another listcare run holds the lock {str(path)!r}; nothing was done. "
+                "Try again when it has finished (cron: simply at the next run)."
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# =========================================================================== job
+class _DryRun(Exception):
+    """Raised inside the transaction of a dry run so that nothing is committed."""
+
+
+def clean(
+    contacts,
+    bounces=(),
+    *,
+    store,
+    out_dir,
+    as_of,
+    dry_run: bool = False,
+    check_dns: bool = True,
+    config=None,
+    nameserver: str | None = None,
+    email_column: str | None = None,
+) -> dict:
+    """Run the nightly job once; returns the report (also written as report.json/.md).
+
+    *contacts*: a path (CSV/xlsx/Parquet, see :func:`listcare.read_contacts`) or a
+    DataFrame. *bounces*: a path or a list of paths (mail logs incl. rotations, bounce
+    mail files, Maildir folders, provider exports). *store*: a :class:`Store` or its
+    path/URL. *config*: a TOML path, a :class:`~listcare.policy.Policy` or None
+    (defaults). *dry_run*: compute and return the report but change nothing (no store
+    writes, no output files).
+
+    Example::
+
+        report = clean("contacts.csv", ["/var/log/mail.log"], store="listcare.db",
+                       out_dir="out", as_of="2026-11-27")
+    """
+    as_of = _to_utc(as_of)
+    policy = config if isinstance(config, Policy) else load_policy(config)
+    out_dir = Path(out_dir)
+    if not dry_run:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    elif not isinstance(store, Store):
+        path = _resolve_target(store)[1]
+        if path is not None and not path.exists():
+            # a dry run against a store that does not exist yet: a throwaway one, so
+            # that "nothing is written" holds for the store file and its lock too
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="listcare-dry-run-") as tmp:
+                with Store(Path(tmp) / path.name) as throwaway:
+                    return clean(
+                        contacts,
+                        bounces,
+                        store=throwaway,
+                        out_dir=Path(tmp),
+                        as_of=as_of,
+                        dry_run=True,
+                        check_dns=check_dns,
+                        config=policy,
+                        nameserver=nameserver,
+                        email_column=email_column,
+                    )
+    if dry_run and not out_dir.is_dir():
+        out_dir = Path(".")  # nothing is written in a dry run; a server store's lock needs a folder
+    with _locked(lock_path_for(store, out_dir)):
+        own = not isinstance(store, Store)
+        st = Store(store) if own else store
+        try:
+            return _run(
+                contacts,
+                bounces,
+                st,
+                out_dir,
+                as_of,
+                policy,
+                dry_run,
+                check_dns,
+                nameserver,
+                email_column,
+            )
+        finally:
+            if own:
+                st.close()
+
+
+def _run(
+    contacts, bounces, st, out_dir, as_of, policy, dry_run, check_dns, nameserver, email_column
+):
+    from .contacts import find_email_column, read_contacts
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    # ---- contacts
+    if isinstance(contacts, pd.DataFrame):
+        cdf = contacts
+        contacts_path = (cdf.attrs.get("listcare") or {}).get("path")
+    else:
+        cdf = read_contacts(contacts, email_column=email_column)
+        contacts_path = os.fspath(contacts)
+    email_col = find_email_column(
+        cdf, email_column or (cdf.attrs.get("listcare") or {}).get("email_column")
+    )
+    if contacts_path:
+        for name in OUTPUT_FILES:
+            if _same_path(out_dir / name, contacts_path):
+                raise InputError(
+                    f"The contact list {contacts_path!r} is inside the output folder as "
+                    f"{name!r} and would be overwritten; use another --out-dir."
+                )
+    timings["read_contacts"] = time.perf_counter() - t0
+
+    # ---- bounces: only what is new
+    t = time.perf_counter()
+    events, checkpoints, read_stats = _read_new_evidence(st, bounces, as_of)
+    timings["read_bounces"] = time.perf_counter() - t
+
+    # ---- validation, with the store's DNS cache
+    t = time.perf_counter()
+    validation, fresh_domains, cached_n = _validate(
+        cdf, st, as_of, policy, check_dns, nameserver, email_col
+    )
+    timings["validate"] = time.perf_counter() - t
+
+    pending: list[Path] = []
+    report: dict = {}
+    try:
+        try:
+            with st.transaction():
+                t = time.perf_counter()
+                run_id = st.begin_run(as_of=as_of)
+                base = st.base_run(as_of=as_of)
+                new_events = st.add_events(events, run_id=run_id)
+                for path, offset, actual, ident in checkpoints:
+                    st.save_checkpoint(path, offset, actual_path=actual, identity=ident)
+                st.put_validation(fresh_domains, checked_at=as_of)
+                timings["store_ingest"] = time.perf_counter() - t
+
+                t = time.perf_counter()
+                events = None  # stored now: free it before the history is read
+                history = _history(st, as_of)
+                new_since = st.count_events(after_run=base["run_id"] if base else None)
+                decisions = carry_since(
+                    decide(
+                        history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
+                    ),
+                    st.suppressions(),
+                )
+                timings["decide"] = time.perf_counter() - t
+
+                t = time.perf_counter()
+                outputs, per_row, positions = _split(cdf, validation, decisions)
+                _check_conservation(len(cdf), positions)
+                previous = st.snapshot(base["run_id"] if base else None)
+                report = _report(
+                    cdf, per_row, decisions, history, previous, base, new_since, as_of, policy
+                )
+                del history
+                timings["report"] = time.perf_counter() - t
+
+                if not dry_run:
+                    t = time.perf_counter()
+                    pending = _write_pending(out_dir, outputs, cdf, report, as_of, policy)
+                    timings["write"] = time.perf_counter() - t
+                t = time.perf_counter()
+                st.replace_suppressions(decisions, run_id=run_id)
+                st.save_snapshot(run_id, decisions, as_of=as_of)
+                run_stats = {
+                    **report["outcomes"],
+                    "new_events": new_events,
+                    "lines_read": read_stats["lines_read"],
+                    "skipped_records": read_stats["errors"],
+                    "domains_looked_up": len(fresh_domains),
+                    "domains_from_cache": cached_n,
+                }
+                st.finish_run(run_id, run_stats)
+                timings["store_commit"] = time.perf_counter() - t
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+    except BaseException:
+        for p in pending:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
+
+    # ---- committed: now (and only now) the outputs replace the previous ones
+    written = _publish(pending, out_dir) if not dry_run else {}
+    timings["total"] = time.perf_counter() - t0
+    log.info(
+        "clean run %d%s: %s; %d new events from %d log lines; stages %s",
+        run_id,
+        " (dry run, rolled back)" if dry_run else "",
+        report["outcomes"],
+        run_stats["new_events"],
+        run_stats["lines_read"],
+        {k: round(v, 2) for k, v in timings.items()},
+    )
+    return {
+        **report,
+        "run": {
+            "run_id": run_id,
+            "dry_run": dry_run,
+            **{k: v for k, v in run_stats.items() if k not in report["outcomes"]},
+            "skipped_samples": read_stats["samples"],
+            "seconds": {k: round(v, 3) for k, v in timings.items()},
+            "outputs": written,
+        },
+    }
+
+
+# =========================================================================== steps
+def _history(st: Store, as_of) -> pd.DataFrame:
+    """The full event history for the policy, in two reads: the millions of deliveries
+    with three columns, the (few) other outcomes with their evidence columns."""
+    light = st.events(["timestamp", "recipient", "kind"], until=as_of, kinds=_LIGHT_KINDS)
+    heavy = st.events(
+        _HISTORY_COLUMNS, until=as_of, kinds=[k for k in schema.KINDS if k not in _LIGHT_KINDS]
+    )
+    if not len(light):
+        return heavy
+    for c in _HISTORY_COLUMNS:
+        if c not in light.columns:
+            light[c] = pd.Series(pd.NA, index=light.index, dtype=heavy[c].dtype)
+    return pd.concat([heavy, light[_HISTORY_COLUMNS]], ignore_index=True)
+
+
+def _read_new_evidence(st: Store, bounces, as_of):
+    """Events from what is new in every input; checkpoints to save for the logs."""
+    from .bounces.read import read_bounces
+
+    if bounces is None:
+        items = []
+    elif isinstance(bounces, (str, os.PathLike)):
+        items = [bounces]
+    else:
+        items = list(bounces)
+    frames = []
+    checkpoints = []
+    stats = {"lines_read": 0, "errors": 0, "samples": []}
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            df = read_bounces([os.fspath(path)], as_of=as_of)
+        else:
+            plan = st.plan_reads(path)
+            if not plan:  # missing and never seen: let the reader say so
+                plan = [(path, 0)]
+            last = plan[-1][0]
+            ident = file_identity(last) if last.exists() else None
+            df = read_bounces(
+                [os.fspath(p) for p, _ in plan],
+                as_of=as_of,
+                offsets={os.fspath(p): off for p, off in plan if off},
+            )
+            end = df.attrs.get("offsets", {}).get(os.fspath(last))
+            if end is not None and ident is not None:  # a log: remember how far we got
+                checkpoints.append((os.fspath(path), end, last, ident))
+        errs = df.attrs.get("errors") or {}
+        stats["lines_read"] += int(df.attrs.get("lines_read", 0))
+        stats["errors"] += int(errs.get("count", 0))
+        stats["samples"].extend(list(errs.get("samples", []))[:5])
+        frames.append(df)
+    frames = [f for f in frames if len(f)]
+    events = (
+        pd.concat(frames, ignore_index=True) if frames else schema.empty_frame(schema.EVENT_COLUMNS)
+    )
+    return events, checkpoints, stats
+
+
+def _validate(cdf, st, as_of, policy, check_dns, nameserver, email_col):
+    from .address.validate import validate
+
+    known = None
+    cached = {}
+    if check_dns:
+        from .address.dns import DomainResult
+
+        cached = st.cached_validation(
+            as_of=as_of, max_age=pd.Timedelta(days=policy.validation_max_age_days)
+        )
+        known = {
+            d: DomainResult(r.status, r.reason, r.detail, tuple(r.mx or ()))
+            for d, r in cached.items()
+        }
+    validation = validate(
+        cdf,
+        check_dns=check_dns,
+        nameserver=nameserver,
+        known_domains=known,
+        email_column=email_col,
+    )
+    domains = validation.attrs.get("domains") or {}
+    fresh = {d: r for d, r in domains.items() if d not in cached}
+    used_cache = sum(1 for d in domains if d in cached)
+    return validation, fresh, used_cache
+
+
+def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame):
+    """Each contact row's decision; the three output tables (input columns, input order)."""
+    email = validation["email"].astype("string")
+    base = validation["normalized"].astype("string")
+    base = base.where(base.notna() & (base != ""), email)
+    keys = address_key(base).to_numpy(dtype=object, na_value=None)
+    d = decisions.set_index("address")
+    codes = d.index.get_indexer(pd.Index(keys, dtype=object))
+    found = codes >= 0
+    n = len(cdf)
+
+    def take(col, fill):
+        arr = np.full(n, fill, dtype=object)
+        vals = d[col].to_numpy(dtype=object, na_value=fill)
+        arr[found] = vals[codes[found]]
+        return arr
+
+    decision = take("decision", "suppress")
+    rule = take("rule", "invalid")
+    reason = take("reason", "")
+    flags = take("flags", "")
+    evidence = take("evidence", "[]")
+    since_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    since_ns[found] = d["since"].array.asi8[codes[found]]
+    # rows with no usable address at all (empty cell, unreadable): suppressed, with why
+    if (~found).any():
+        vr = validation["reason"].astype("string").fillna("").to_numpy(dtype=object)
+        vd = validation["detail"].astype("string").fillna("").to_numpy(dtype=object)
+        for i in np.flatnonzero(~found):
+            reason[i] = f"No usable email address in this row ({vr[i] or 'empty'})" + (
+                f": {vd[i]}" if vd[i] else ""
+            )
+    since = pd.Series(since_ns.view("M8[ns]")).dt.strftime("%Y-%m-%d").fillna("")
+    per_row = pd.DataFrame(
+        {
+            "decision": decision,
+            "rule": rule,
+            "reason": reason,
+            "since": since.to_numpy(dtype=object),
+            "flags": flags,
+            "evidence": evidence,
+        },
+        index=cdf.index,
+    )
+
+    def extra(mask, cols):
+        out = cdf[mask].copy()
+        for c in cols:
+            name = c if c not in cdf.columns else f"listcare_{c}"
+            out[name] = per_row.loc[mask, c].astype(str).to_numpy()
+        return out
+
+    outputs = {
+        "clean": cdf[per_row["decision"].to_numpy() == "keep"],
+        "suppressed": extra(
+            per_row["decision"].to_numpy() == "suppress",
+            ["rule", "reason", "since", "flags", "evidence"],
+        ),
+        "reconfirm": extra(
+            per_row["decision"].to_numpy() == "reconfirm", ["rule", "reason", "since", "flags"]
+        ),
+    }
+    dec = per_row["decision"].to_numpy()
+    positions = {
+        "clean": np.flatnonzero(dec == "keep"),
+        "suppressed": np.flatnonzero(dec == "suppress"),
+        "reconfirm": np.flatnonzero(dec == "reconfirm"),
+    }
+    return outputs, per_row, positions
+
+
+def _check_conservation(n_rows: int, positions: dict) -> None:
+    """Every input row (by position) in exactly one output, else ConservationError."""
+    counts = {k: len(v) for k, v in positions.items()}
+    seen = np.bincount(
+        np.concatenate([np.asarray(v, dtype=np.int64) for v in positions.values()]),
+        minlength=n_rows,
+    )
+    lost, dup = int((seen[:n_rows] == 0).sum()), int((seen > 1).sum())
+    extra = int(seen[n_rows:].sum())
+    if lost or dup or extra or sum(counts.values()) != n_rows:
+        raise ConservationError(
+            f"The run would write {sum(counts.values())} rows ({counts}) for {n_rows} input "
+            f"rows ({lost} lost, {dup} duplicated, {extra} unknown); nothing was written "
+            "and the store is unchanged. Please report this bug."
+        )
+
+
+def _report(cdf, per_row, decisions, history, previous, base, new_since, as_of, policy) -> dict:
+    """What happened, deterministically: the same store state gives the same report."""
+    dec = per_row["decision"]
+    outcomes = {
+        "rows": len(cdf),
+        "clean": int((dec == "keep").sum()),
+        "suppressed": int((dec == "suppress").sum()),
+        "reconfirm": int((dec == "reconfirm").sum()),
+    }
+    by_rule = {
+        outcome: {str(k): int(v) for k, v in per_row.loc[dec == d, "rule"].value_counts().items()}
+        for outcome, d in (("suppressed", "suppress"), ("reconfirm", "reconfirm"))
+    }
+    flagged = per_row["flags"].astype(str)
+    flagged = flagged[flagged != ""].str.split(",").explode()  # only the few flagged rows
+    flags = {str(k): int(v) for k, v in flagged.value_counts().sort_index().items()}
+
+    # ---- what changed since the last run of an earlier night
+    now = decisions.loc[decisions["decision"] != "keep", ["address", "decision", "rule"]]
+    prev = previous.set_index("address") if len(previous) else None
+    cur = now.set_index("address")
+    changes: dict = {"since_run_as_of": base["as_of"].date().isoformat() if base else None}
+    if prev is None:
+        changes.update(
+            newly_suppressed=_count_by(cur[cur["decision"] == "suppress"]["rule"]),
+            newly_reconfirm=int((cur["decision"] == "reconfirm").sum()),
+            released=0,
+        )
+    else:
+        joined = cur.join(prev, how="outer", lsuffix="_now", rsuffix="_before")
+        # "" for "not in that snapshot" (string columns would give NA, not False)
+        now_d = joined["decision_now"].astype(object).fillna("")
+        before_d = joined["decision_before"].astype(object).fillna("")
+        changes.update(
+            newly_suppressed=_count_by(
+                joined.loc[(now_d == "suppress") & (before_d != "suppress"), "rule_now"]
+            ),
+            newly_reconfirm=int(((now_d == "reconfirm") & (before_d != "reconfirm")).sum()),
+            released=int(((now_d == "") & (before_d != "")).sum()),
+        )
+
+    # ---- events and bounce rates
+    window = history[history["timestamp"] > as_of - pd.Timedelta(days=30)]
+    kinds = window["kind"].value_counts()
+    attempts = int(sum(kinds.get(k, 0) for k in ("delivered", "hard", "soft", "block")))
+    rates = {
+        k: round(int(kinds.get(k, 0)) / attempts, 6) if attempts else None
+        for k in ("hard", "soft", "block")
+    }
+    blocks = decisions.attrs.get("blocks", [])
+    providers = [{**b, "first": _iso(b["first"]), "last": _iso(b["last"])} for b in blocks[:10]]
+
+    # ---- decay: what the list would bounce if mailed today
+    from .decay import DecayModel
+
+    model = DecayModel()
+    decay = {"monthly_rate": model.monthly_rate, "annual_rate": round(model.annual_rate, 6)}
+    if "acquired_at" in cdf.columns:
+        acquired = pd.to_datetime(cdf["acquired_at"], utc=True, errors="coerce", format="ISO8601")
+        ages = ((as_of - acquired).dt.days / 30.4375).dropna()
+        ages = ages[ages >= 0]
+        if len(ages):
+            decay["contacts_with_age"] = int(len(ages))
+            decay["mean_age_months"] = round(float(ages.mean()), 2)
+            decay["expected_hard_bounce_rate"] = round(model.expected_bounce_rate(ages), 6)
+
+    return {
+        "as_of": as_of.isoformat(),
+        "outcomes": outcomes,
+        "rules": by_rule,
+        "flags": flags,
+        "addresses": {str(k): int(v) for k, v in decisions["decision"].value_counts().items()},
+        "changes": changes,
+        "events": {
+            "total": int(len(history)),
+            "new_since_last_run": new_since,
+            "last_30_days": {str(k): int(v) for k, v in kinds.items()},
+            "bounce_rates_30_days": rates,
+        },
+        "sender_reputation": {
+            "blocks_30_days": int(sum(b["blocks"] for b in blocks)),
+            "providers": providers,
+        },
+        "decay": decay,
+        "policy": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(policy).items()},
+    }
+
+
+def _count_by(s: pd.Series) -> dict:
+    return {str(k): int(v) for k, v in s.value_counts().sort_index().items()}
+
+
+def _iso(ts) -> str | None:
+    return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).isoformat()
+
+
+def _markdown(report: dict) -> str:
+    o = report["outcomes"]
+    lines = [
+        f"# listcare clean run, as of {report['as_of'][:10]}",
+        "",
+        "| outcome | rows |",
+        "|---|---:|",
+        f"| clean | {o['clean']} |",
+        f"| suppressed | {o['suppressed']} |",
+        f"| reconfirm | {o['reconfirm']} |",
+        f"| **input rows** | **{o['rows']}** |",
+        "",
+        "## Why",
+        "",
+        "| outcome | rule | rows |",
+        "|---|---|---:|",
+    ]
+    for outcome, rules in report["rules"].items():
+        for rule, n in sorted(rules.items()):
+            lines.append(f"| {outcome} | {rule} | {n} |")
+    if report["flags"]:
+        lines += [
+            "",
+            "Flags (kept unless the policy says otherwise): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(report["flags"].items())),
+        ]
+    ch = report["changes"]
+    lines += ["", "## Changes", ""]
+    if ch["since_run_as_of"]:
+        lines.append(f"Since the run as of {ch['since_run_as_of']}:")
+    else:
+        lines.append("First run: everything is new.")
+    ns = ", ".join(f"{k} {v}" for k, v in ch["newly_suppressed"].items()) or "none"
+    lines += [
+        f"- newly suppressed addresses: {sum(ch['newly_suppressed'].values())} ({ns})",
+        f"- newly to reconfirm: {ch['newly_reconfirm']}",
+        f"- no longer suppressed or to reconfirm: {ch['released']}",
+        "",
+        "## Bounces (last 30 days)",
+        "",
+    ]
+    ev = report["events"]
+    rates = ev["bounce_rates_30_days"]
+    lines.append(
+        f"{ev['total']} events in the store, {ev['new_since_last_run']} new since the last run. "
+        + ", ".join(f"{k}: {_pct(v)}" for k, v in rates.items())
+        + " of delivery attempts."
+    )
+    sr = report["sender_reputation"]
+    if sr["blocks_30_days"]:
+        lines += [
+            "",
+            "## Sender reputation alert",
+            "",
+            f"{sr['blocks_30_days']} messages were refused because of the *sender* (blocklists, "
+            "spam filters, policy). These addresses are not suppressed; check your "
+            "sending reputation with these providers:",
+            "",
+            "| provider | blocks | addresses | most common reason |",
+            "|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {p['provider']} | {p['blocks']} | {p['addresses']} | {p['reason']} |"
+            for p in sr["providers"]
+        ]
+    d = report["decay"]
+    lines += ["", "## Decay", ""]
+    if "expected_hard_bounce_rate" in d:
+        lines.append(
+            f"At {_pct(d['monthly_rate'])} a month, this list (mean age "
+            f"{d['mean_age_months']} months) would hard-bounce about "
+            f"{_pct(d['expected_hard_bounce_rate'])} if mailed today without cleaning."
+        )
+    else:
+        lines.append(
+            f"Assumed decay: {_pct(d['monthly_rate'])} a month ({_pct(d['annual_rate'])} a year)."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _write_pending(out_dir: Path, outputs: dict, cdf, report: dict, as_of, policy) -> list[Path]:
+    """Every output as a complete hidden ``.NAME.pending`` file; renamed after commit."""
+    from .atomic import atomic_write_bytes, atomic_write_text
+    from .contacts import write_contacts
+
+    pending = []
+
+    def target(name):
+        p = out_dir / f".{name}{_PENDING}"
+        pending.append(p)
+        return p
+
+    for name in ("clean", "suppressed", "reconfirm"):
+        # the pending name ends in .pending: tell write_contacts it is CSV like the input
+        tmp = target(f"{name}.csv")
+        csv_tmp = tmp.with_name(tmp.name + ".csv")
+        write_contacts(outputs[name], csv_tmp, like=cdf if "listcare" in cdf.attrs else None)
+        os.replace(csv_tmp, tmp)
+    atomic_write_bytes(target("decay.png"), _chart(report, out_dir / "decay.png"))
+    atomic_write_text(target("report.md"), _markdown(report))
+    atomic_write_text(
+        target("report.json"), json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+    )
+    return pending
+
+
+def _publish(pending: list[Path], out_dir: Path) -> dict:
+    """Rename the pending files over the outputs (report.json last), then fsync the folder."""
+    written = {}
+    for p in pending:
+        final = p.with_name(p.name[1 : -len(_PENDING)])
+        os.replace(p, final)
+        written[final.name] = str(final)
+    _fsync_dir(out_dir)
+    return written
+
+
+def _chart(report: dict, previous: Path | None = None) -> bytes:
+    """The headline chart (decay model vs list age) as PNG bytes.
+
+    The chart depends only on the model's rate, which the PNG records in its
+    Description; when *previous* (last night's chart) has the same one, its bytes are
+    reused: drawing it (and importing matplotlib) is the slowest part of a quiet night.
+    """
+    import io
+
+    rate = report["decay"]["monthly_rate"]
+    signature = f"listcare decay chart v1, monthly_rate={rate!r}"
+    if previous is not None:
+        with contextlib.suppress(OSError):
+            data = previous.read_bytes()
+            if data.startswith(b"\x89PNG") and signature.encode("latin-1") in data:
+                return data
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .decay import DecayModel
+    from .plotting import plot_decay_vs_bounce
+
+    ax = plot_decay_vs_bounce(DecayModel(rate))
+    buf = io.BytesIO()
+    # fixed metadata (no version, no date): the same rate gives the same bytes
+    ax.figure.savefig(
+        buf, format="png", dpi=100, metadata={"Software": None, "Description": signature}
+    )
+    plt.close(ax.figure)
+    return buf.getvalue()
+
+
+def _same_path(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _fsync_dir(directory: Path) -> None:
+    from .atomic import _fsync_dir as fsync
+
+    fsync(os.fspath(directory))

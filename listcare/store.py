@@ -1,0 +1,995 @@
+"""The state store of the nightly job: one SQLite file by default (SQLAlchemy Core).
+
+What it keeps (see README, "The nightly clean job"):
+
+* ``events``: every bounce/delivery outcome ever ingested, append-only and unique on
+  ``event_id`` (re-ingesting the same evidence changes nothing);
+* ``checkpoints``: per log file, its identity (device, inode, hash of the first line) and
+  the byte offset read so far, so a nightly run reads only what is new and survives
+  logrotate (:func:`plan_log_reads`);
+* ``validation_cache``: per domain, the DNS verdict and when it was checked, so DNS is not
+  repeated every night (``unknown`` verdicts are never served: they are retried);
+* ``suppressions``: the snapshot of the last run's non-``keep`` decisions;
+* ``runs``: one row per run (``as_of``, counts) so a report can say what changed.
+
+The SQL is portable on purpose (a later step points the store at PostgreSQL): plain
+Core tables, ``INSERT ... ON CONFLICT`` through the dialect's own ``insert`` (SQLite and
+PostgreSQL both have it), and SQLite-only settings (WAL, ``synchronous``) applied only
+when the URL is SQLite. Event timestamps are stored as integer microseconds since the
+Unix epoch (UTC): portable, exact and fast to bulk-load; small tables use
+timezone-naive UTC ``DateTime`` columns.
+
+Nothing here reads the clock: every time comes from the caller (``as_of``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from . import schema
+from .exceptions import InputError, StoreError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Store",
+    "Checkpoint",
+    "FileIdentity",
+    "DomainRecord",
+    "file_identity",
+    "plan_log_reads",
+    "rotated_siblings",
+    "SCHEMA_VERSION",
+]
+
+#: rows per ``executemany`` batch when bulk-inserting events
+BATCH_ROWS = 50_000
+#: how much of a file's start is read to find (and hash) its first line
+_HEAD_BYTES = 65_536
+
+
+# =========================================================================== types
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out; stored naive UTC (portable)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        ts = _to_utc(value)
+        return ts.tz_convert(None).to_pydatetime()
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # defensive: an old SQLite row written as text
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _to_utc(value) -> pd.Timestamp:
+    """A UTC ``pd.Timestamp`` from a datetime, Timestamp, date string (naive = UTC)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"Cannot read {value!r} as a date/time; use e.g. 2026-11-27.") from exc
+    if ts is pd.NaT:
+        raise InputError("A date/time is missing (NaT); give e.g. as_of='2026-11-27'.")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+# =========================================================================== schema
+# The *current* tables, used by the queries below. Migrations create them step by step
+# with their own DDL, so these objects are never used with ``create_all``.
+_md = sa.MetaData()
+
+
+def _meta_columns() -> list[sa.Column]:
+    return [
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    ]
+
+
+meta_t = sa.Table("meta", _md, *_meta_columns())
+
+
+def _event_columns(with_run_id: bool) -> list[sa.Column]:
+    cols: list[sa.Column] = []
+    for name, dtype in schema.EVENT_COLUMNS.items():
+        if name == "event_id":
+            cols.append(sa.Column(name, sa.String(64), primary_key=True))
+        elif name == "timestamp":
+            # microseconds since 1970-01-01 UTC (see module docstring)
+            cols.append(sa.Column(name, sa.BigInteger))
+        elif dtype == "Int64":
+            cols.append(sa.Column(name, sa.BigInteger))
+        elif name == "diagnostic":
+            cols.append(sa.Column(name, sa.Text))
+        else:
+            cols.append(sa.Column(name, sa.String))
+    if with_run_id:
+        cols.append(sa.Column("run_id", sa.Integer))
+    return cols
+
+
+events_t = sa.Table("events", _md, *_event_columns(with_run_id=True))
+
+
+def _checkpoint_columns() -> list[sa.Column]:
+    return [
+        sa.Column("path", sa.String, primary_key=True),
+        sa.Column("device", sa.BigInteger, nullable=False),
+        sa.Column("inode", sa.BigInteger, nullable=False),
+        sa.Column("first_line_hash", sa.String(64), nullable=False),
+        sa.Column("byte_offset", sa.BigInteger, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    ]
+
+
+checkpoints_t = sa.Table("checkpoints", _md, *_checkpoint_columns())
+
+
+def _validation_columns() -> list[sa.Column]:
+    return [
+        sa.Column("domain", sa.String, primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("reason", sa.String(32), nullable=False),
+        sa.Column("detail", sa.Text, nullable=False),
+        sa.Column("mx", sa.Text),  # JSON list of hosts, or NULL
+        sa.Column("checked_at", UTCDateTime, nullable=False),
+    ]
+
+
+validation_t = sa.Table("validation_cache", _md, *_validation_columns())
+
+
+def _suppression_columns(with_run_id: bool) -> list[sa.Column]:
+    cols = [
+        sa.Column("address", sa.String, primary_key=True),
+        sa.Column("decision", sa.String(16), nullable=False),
+        sa.Column("rule", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("since", sa.BigInteger),  # microseconds since the epoch, UTC
+        sa.Column("flags", sa.String),
+        sa.Column("evidence", sa.Text),  # JSON list
+    ]
+    return [*cols, sa.Column("run_id", sa.Integer)] if with_run_id else cols
+
+
+suppressions_t = sa.Table("suppressions", _md, *_suppression_columns(with_run_id=True))
+
+
+def _run_columns() -> list[sa.Column]:
+    return [
+        sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("as_of", UTCDateTime, nullable=False),
+        sa.Column("started", UTCDateTime),
+        sa.Column("finished", UTCDateTime),
+        sa.Column("counts", sa.Text),  # JSON object
+    ]
+
+
+runs_t = sa.Table("runs", _md, *_run_columns())
+
+
+def _snapshot_columns() -> list[sa.Column]:
+    return [
+        sa.Column("run_id", sa.Integer, primary_key=True),
+        sa.Column("address", sa.String, primary_key=True),
+        sa.Column("decision", sa.String(16), nullable=False),
+        sa.Column("rule", sa.String(32), nullable=False),
+    ]
+
+
+snapshots_t = sa.Table("snapshots", _md, *_snapshot_columns())
+
+
+# ------------------------------------------------------------------ migrations
+def _m1_initial(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table("meta", md, *_meta_columns())
+    sa.Table("events", md, *_event_columns(with_run_id=False))
+    sa.Table("checkpoints", md, *_checkpoint_columns())
+    sa.Table("validation_cache", md, *_validation_columns())
+    sa.Table("suppressions", md, *_suppression_columns(with_run_id=False))
+    md.create_all(conn, checkfirst=False)
+
+
+def _m2_runs(conn: sa.Connection) -> None:
+    """Version 2: the runs table, and which run ingested each event / made each decision."""
+    md = sa.MetaData()
+    sa.Table("runs", md, *_run_columns())
+    md.create_all(conn, checkfirst=False)
+    conn.execute(sa.text("ALTER TABLE events ADD COLUMN run_id INTEGER"))
+    conn.execute(sa.text("ALTER TABLE suppressions ADD COLUMN run_id INTEGER"))
+
+
+def _m3_snapshots(conn: sa.Connection) -> None:
+    """Version 3: per-run decision snapshots, so a rerun of the same night can report the
+    changes against the same earlier run as the interrupted run would have."""
+    md = sa.MetaData()
+    sa.Table("snapshots", md, *_snapshot_columns())
+    md.create_all(conn, checkfirst=False)
+
+
+#: forward migrations, in order; migration *i* takes a store from version i to i + 1.
+#: Never edit a released step: append a new one.
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_m1_initial, _m2_runs, _m3_snapshots]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _schema_version(conn: sa.Connection) -> int:
+    insp = sa.inspect(conn)
+    if not insp.has_table("meta"):
+        if insp.get_table_names():
+            raise StoreError(
+                "This database has tables but is not a listcare store (no 'meta' table); "
+                "point --store at a new file or at an existing listcare store."
+            )
+        return 0
+    value = conn.execute(
+        sa.select(meta_t.c.value).where(meta_t.c.key == "schema_version")
+    ).scalar_one_or_none()
+    try:
+        return int(value) if value is not None else 0
+    except ValueError as exc:
+        raise StoreError(f"The store's schema_version {value!r} is not a number.") from exc
+
+
+def _migrate(conn: sa.Connection, target: int = SCHEMA_VERSION) -> int:
+    version = _schema_version(conn)
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"The store has schema version {version}, newer than this listcare understands "
+            f"({len(MIGRATIONS)}); upgrade listcare (pip install -U listcare)."
+        )
+    for step in range(version, target):
+        MIGRATIONS[step](conn)
+        _upsert(conn, meta_t, [{"key": "schema_version", "value": str(step + 1)}], ["key"])
+        log.info("store migrated to schema version %d", step + 1)
+    return max(version, target)
+
+
+def _dialect_insert(conn: sa.Connection, table: sa.Table):
+    name = conn.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise StoreError(f"Unsupported database {name!r}: use SQLite or PostgreSQL.")
+    return insert(table)
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str]) -> None:
+    if not rows:
+        return
+    stmt = _dialect_insert(conn, table)
+    update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update), rows)
+
+
+def _bulk_insert(conn: sa.Connection, stmt, keys: list[str], arrays: list[np.ndarray]) -> None:
+    """``executemany`` of *stmt* over column *arrays*, in batches.
+
+    The statement is compiled once by SQLAlchemy for this dialect and handed to the
+    driver: per-row parameter processing in SQLAlchemy costs more than the insert itself
+    (only plain string/integer columns go through here, which need no bind processor).
+    """
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=keys)
+    order = list(compiled.positiontup) if compiled.positional else None
+    pos = {k: i for i, k in enumerate(keys)}
+    n = len(arrays[0]) if arrays else 0
+    for start in range(0, n, BATCH_ROWS):
+        stop = min(start + BATCH_ROWS, n)
+        if order is not None:
+            cols = [arrays[pos[k]][start:stop].tolist() for k in order]
+            rows = list(zip(*cols, strict=True))
+        else:
+            cols = [a[start:stop].tolist() for a in arrays]
+            rows = [dict(zip(keys, vals, strict=True)) for vals in zip(*cols, strict=True)]
+        conn.exec_driver_sql(str(compiled), rows)
+
+
+def _fetch_raw(conn: sa.Connection, stmt) -> list[tuple]:
+    """All rows of *stmt* as plain tuples, straight from the driver's cursor.
+
+    For millions of rows SQLAlchemy's Row objects cost a third of the fetch; the SQL is
+    still compiled by SQLAlchemy for this dialect, on the connection of the open
+    transaction. Only for columns whose types need no result processing.
+    """
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.params
+    if compiled.positional:
+        params = tuple(params[k] for k in compiled.positiontup)
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(str(compiled), params)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _nullable(col: pd.Series) -> np.ndarray:
+    """An object array with None for missing values (what DB drivers expect)."""
+    return col.astype(object).where(col.notna(), None).to_numpy()
+
+
+def _micros(col: pd.Series) -> np.ndarray:
+    """UTC datetimes as integer microseconds since the epoch (None where missing)."""
+    ts = pd.to_datetime(col, utc=True)
+    us = ts.array.asi8 // 1000 if len(ts) else np.array([], dtype="int64")
+    return np.where(ts.isna().to_numpy(), None, us.astype(object))
+
+
+def _from_micros(values) -> pd.Series:
+    return pd.Series(
+        pd.to_datetime(pd.array(list(values), dtype="Int64"), unit="us", utc=True)
+    ).astype("datetime64[ns, UTC]")
+
+
+# =========================================================================== files
+@dataclass(frozen=True)
+class FileIdentity:
+    """Who a log file is: logrotate renames keep device/inode, copies keep the first line."""
+
+    device: int
+    inode: int
+    first_line_hash: str  # "" when the file has no complete first line yet
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a log file was read: its identity then and the byte offset reached.
+
+    For a ``.gz`` file the offset counts uncompressed bytes.
+    """
+
+    path: str
+    device: int
+    inode: int
+    first_line_hash: str
+    offset: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path, offset: int, identity: FileIdentity | None = None) -> Checkpoint:
+        ident = identity or file_identity(path)
+        return cls(
+            str(path),
+            ident.device,
+            ident.inode,
+            ident.first_line_hash,
+            int(offset),
+            ident.size,
+            ident.mtime_ns,
+        )
+
+
+def _first_line_hash(path: Path) -> str:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except (OSError, EOFError):  # unreadable or a truncated/corrupt .gz
+        return ""
+    nl = head.find(b"\n")
+    if nl >= 0:
+        line = head[: nl + 1]
+    elif len(head) == _HEAD_BYTES:  # an absurdly long first line: its first 64 KiB
+        line = head
+    else:  # no complete first line yet: identity unknown
+        return ""
+    return hashlib.blake2b(line, digest_size=16).hexdigest()
+
+
+def file_identity(path) -> FileIdentity:
+    """Device, inode, first-line hash, size and mtime of *path* (InputError if missing)."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InputError(f"Cannot read the log file {str(path)!r}: {exc.strerror}.") from exc
+    return FileIdentity(st.st_dev, st.st_ino, _first_line_hash(path), st.st_size, st.st_mtime_ns)
+
+
+_ROTATED_NUM = re.compile(r"^\.(\d+)(\.gz)?$")
+
+
+def rotated_siblings(path) -> list[Path]:
+    """Files logrotate made from *path*, oldest first.
+
+    Numbered rotations (``mail.log.1``, ``mail.log.2.gz``: higher is older) come first,
+    then ``dateext`` ones (``mail.log-20261126[.gz]``, ordered by name, i.e. by date).
+    """
+    path = Path(path)
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return []
+    numbered: list[tuple[int, Path]] = []
+    dated: list[Path] = []
+    for p in entries:
+        if p == path or not p.name.startswith(path.name) or not p.is_file():
+            continue
+        rest = p.name[len(path.name) :]
+        m = _ROTATED_NUM.match(rest)
+        if m:
+            numbered.append((int(m.group(1)), p))
+        elif rest.startswith("-") and re.match(r"^-\d{8,10}(\.gz)?$", rest):
+            dated.append(p)
+    numbered.sort(key=lambda t: -t[0])
+    return [p for _, p in numbered] + sorted(dated, key=lambda p: p.name)
+
+
+def plan_log_reads(path, checkpoints) -> list[tuple[Path, int]]:
+    """Which files to read, from which byte offset, to get everything new in log *path*.
+
+    *checkpoints* is a mapping ``{path: Checkpoint}`` (or one :class:`Checkpoint`, or
+    None). Cases:
+
+    * no checkpoint: ``[(path, 0)]``;
+    * the file at *path* is the checkpointed one (same device, inode and first line, not
+      shorter than the offset): ``[(path, offset)]``;
+    * it is not (logrotate renamed it away, or ``copytruncate`` emptied it): find the
+      checkpointed file among the rotations (``path.1``, ``path.1.gz``, ``path.N.gz``,
+      ``path-DATE``) by its first-line hash, read its remainder, then every newer
+      rotation from 0, then the new file from 0;
+    * the checkpointed file is gone: read the rotations modified since the checkpoint
+      and the new file from 0 (re-read events are dropped by ``event_id``; nothing is
+      lost that still exists).
+
+    Offsets into ``.gz`` files count uncompressed bytes.
+    """
+    path = Path(path)
+    if isinstance(checkpoints, Checkpoint) or checkpoints is None:
+        cp = checkpoints
+    else:
+        cp = checkpoints.get(str(path))
+        if cp is None:
+            cp = checkpoints.get(path)
+    current = file_identity(path) if path.exists() else None
+    if cp is None:
+        return [(path, 0)] if current else []
+
+    if current is not None and _is_same_file(current, cp):
+        return [(path, cp.offset)]
+
+    siblings = rotated_siblings(path)
+    found = None
+    if cp.first_line_hash:
+        matches = [i for i, p in enumerate(siblings) if _first_line_hash(p) == cp.first_line_hash]
+        if matches:
+            # several copies of the same file (e.g. .1 and an older .2.gz made from a
+            # copy): prefer the one that is the very inode we read, else the newest
+            same_inode = [
+                i
+                for i in matches
+                if not siblings[i].name.endswith(".gz")
+                and _inode(siblings[i]) == (cp.device, cp.inode)
+            ]
+            found = same_inode[0] if same_inode else matches[-1]
+    plan: list[tuple[Path, int]] = []
+    if found is not None:
+        plan.append((siblings[found], cp.offset))
+        plan.extend((p, 0) for p in siblings[found + 1 :])
+    else:
+        if cp.first_line_hash:
+            log.warning(
+                "the log file read last time as %s is gone; reading rotations modified since",
+                path,
+            )
+        plan.extend((p, 0) for p in siblings if _mtime_ns(p) >= cp.mtime_ns)
+    if current is not None:
+        plan.append((path, 0))
+    return plan
+
+
+def _is_same_file(ident: FileIdentity, cp: Checkpoint) -> bool:
+    if (ident.device, ident.inode) != (cp.device, cp.inode):
+        return False
+    if ident.size < cp.offset:  # truncated in place (copytruncate)
+        return False
+    if cp.first_line_hash:
+        return ident.first_line_hash == cp.first_line_hash
+    return cp.offset == 0  # nothing was read: nothing to lose
+
+
+def _inode(p: Path) -> tuple[int, int]:
+    st = p.stat()
+    return (st.st_dev, st.st_ino)
+
+
+def _mtime_ns(p: Path) -> int:
+    try:
+        return p.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+# =========================================================================== store
+@dataclass(frozen=True)
+class DomainRecord:
+    """One cached DNS verdict for a domain."""
+
+    domain: str
+    status: str
+    reason: str
+    detail: str
+    mx: tuple[str, ...] | None
+    checked_at: datetime
+
+
+@contextlib.contextmanager
+def _owner_only_umask() -> Iterator[None]:
+    # Files SQLite creates while this is set (the database, -wal, -shm) are 0600.
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _resolve_target(target) -> tuple[str, Path | None]:
+    text = os.fspath(target) if isinstance(target, os.PathLike) else str(target)
+    if "://" in text:
+        url = sa.engine.make_url(text)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return text, Path(url.database)
+        return text, None
+    return f"sqlite:///{Path(text)}", Path(text)
+
+
+class Store:
+    """The job's state: ``Store("listcare.db")`` or ``Store("postgresql://...")``.
+
+    Opening creates the file (owner-only, WAL mode) or migrates an older store forward.
+    Group a run's writes in ``with store.transaction():`` so that a crash leaves the
+    previous state; outside a transaction each call commits on its own.
+
+    Example::
+
+        with Store("listcare.db") as store, store.transaction():
+            run = store.begin_run(as_of="2026-11-27")
+            new = store.add_events(events, run_id=run)
+    """
+
+    def __init__(self, target: str | os.PathLike = "listcare.db", *, echo: bool = False):
+        self.url, self.path = _resolve_target(target)
+        self._conn: sa.Connection | None = None
+        if self.path is not None:
+            parent = self.path.parent
+            if not parent.is_dir():
+                raise StoreError(
+                    f"Cannot create the store {str(self.path)!r}: the folder {str(parent)!r} "
+                    "does not exist."
+                )
+        try:
+            with _owner_only_umask():
+                if self.path is not None and not self.path.exists():
+                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+                self._engine = sa.create_engine(self.url, echo=echo)
+                if self._engine.dialect.name == "sqlite":
+                    _sqlite_setup(self._engine)
+                with self._engine.begin() as conn:
+                    self.schema_version = _migrate(conn)
+        except StoreError:
+            self._dispose()
+            raise
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            self._dispose()
+            raise StoreError(
+                f"Cannot open the store {self._where()}: {_short(exc)}. Is it a listcare "
+                "store, and can this user write it and its folder?"
+            ) from exc
+
+    # ------------------------------------------------------------------ plumbing
+    def _where(self) -> str:
+        return repr(str(self.path)) if self.path is not None else "(database URL)"
+
+    def _dispose(self) -> None:
+        engine = getattr(self, "_engine", None)
+        if engine is not None:
+            engine.dispose()
+
+    def close(self) -> None:
+        self._dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path) if self.path else '<url>'!r}, schema={self.schema_version})"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One transaction for everything inside the block: all of it commits, or none."""
+        if self._conn is not None:
+            raise StoreError("A store transaction is already open; do not nest them.")
+        try:
+            with self._engine.begin() as conn:
+                self._conn = conn
+                try:
+                    yield self
+                finally:
+                    self._conn = None
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"Writing the store {self._where()} failed: {_short(exc)}") from exc
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        if self._conn is not None:
+            yield self._conn
+            return
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"The store {self._where()} failed: {_short(exc)}") from exc
+
+    # ------------------------------------------------------------------ events
+    def add_events(self, events: pd.DataFrame, *, run_id: int | None = None) -> int:
+        """Append *events* (schema.EVENT_COLUMNS); returns how many were new.
+
+        Rows whose ``event_id`` is already stored are ignored, so ingesting the same
+        evidence twice changes nothing.
+        """
+        schema.require_columns(events, ["event_id"], what="events table")
+        if len(events) == 0:
+            return 0
+        df = schema.coerce(events, schema.EVENT_COLUMNS)
+        missing = df["event_id"].isna() | (df["event_id"] == "")
+        if missing.any():
+            raise InputError(
+                f"{int(missing.sum())} event(s) have no event_id (e.g. rows "
+                f"{list(df.index[missing][:3])}); events come from listcare.read_bounces."
+            )
+        bad_kind = df["kind"].notna() & ~df["kind"].isin(schema.KINDS)
+        if bad_kind.any():
+            raise InputError(
+                f"{int(bad_kind.sum())} event(s) have an unknown kind "
+                f"({', '.join(sorted(set(df.loc[bad_kind, 'kind'].astype(str)))[:5])}); "
+                f"known kinds: {', '.join(schema.KINDS)}. Nothing was stored."
+            )
+        names = list(schema.EVENT_COLUMNS)
+        arrays = [
+            _micros(df[name]) if name == "timestamp" else _nullable(df[name]) for name in names
+        ]
+        arrays.append(np.full(len(df), run_id, dtype=object))
+        with self._connect() as conn:
+            before = self._count_events(conn)
+            stmt = _dialect_insert(conn, events_t).on_conflict_do_nothing(
+                index_elements=["event_id"]
+            )
+            _bulk_insert(conn, stmt, [*names, "run_id"], arrays)
+            return self._count_events(conn) - before
+
+    @staticmethod
+    def _count_events(conn: sa.Connection) -> int:
+        return conn.execute(sa.select(sa.func.count()).select_from(events_t)).scalar_one()
+
+    def count_events(self, *, after_run: int | None = None) -> int:
+        """Stored events (only those ingested by runs after *after_run*, if given)."""
+        with self._connect() as conn:
+            if after_run is None:
+                return self._count_events(conn)
+            stmt = sa.select(sa.func.count()).where(events_t.c.run_id > after_run)
+            return conn.execute(stmt).scalar_one()
+
+    def events(
+        self,
+        columns: Iterable[str] | None = None,
+        *,
+        until=None,
+        kinds: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Stored events as a DataFrame with the schema's dtypes.
+
+        *until*: only events up to this time (and those without a timestamp); *kinds*:
+        only these kinds (e.g. read the millions of ``delivered`` events with fewer
+        columns than the bounces).
+        """
+        names = list(columns) if columns is not None else list(schema.EVENT_COLUMNS)
+        unknown = [c for c in names if c not in events_t.c]
+        if unknown:
+            raise InputError(f"The events table has no column(s) {unknown}.")
+        stmt = sa.select(*[events_t.c[c] for c in names])
+        if until is not None:
+            limit = int(_to_utc(until).value // 1000)
+            ts = events_t.c.timestamp
+            stmt = stmt.where(sa.or_(ts <= limit, ts.is_(None)))
+        if kinds is not None:
+            # OR of equalities, not IN: an "expanding" IN parameter needs SQLAlchemy's
+            # own execution (see _fetch_raw); the kinds are a handful
+            stmt = stmt.where(sa.or_(sa.false(), *[events_t.c.kind == k for k in kinds]))
+        with self._connect() as conn:
+            rows = _fetch_raw(conn, stmt)
+        cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        del rows
+        out = {}
+        for name, values in zip(names, cols, strict=True):
+            if name == "timestamp":
+                out[name] = _from_micros(values)
+            elif name in ("run_id", "position"):
+                out[name] = pd.Series(pd.array(list(values), dtype="Int64"))
+            else:
+                out[name] = pd.Series(np.array(values, dtype=object), dtype="string")
+        return pd.DataFrame(out, columns=names)
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoints(self) -> dict[str, Checkpoint]:
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(checkpoints_t)).mappings().all()
+        return {
+            r["path"]: Checkpoint(
+                r["path"],
+                r["device"],
+                r["inode"],
+                r["first_line_hash"],
+                r["byte_offset"],
+                r["size"],
+                r["mtime_ns"],
+            )
+            for r in rows
+        }
+
+    def plan_reads(self, path) -> list[tuple[Path, int]]:
+        """:func:`plan_log_reads` for *path* with this store's checkpoints."""
+        return plan_log_reads(path, self.checkpoints())
+
+    def save_checkpoint(
+        self, path, offset: int, *, actual_path=None, identity: FileIdentity | None = None
+    ) -> Checkpoint:
+        """Record that log *path* was read up to *offset* of the file *actual_path*.
+
+        *actual_path* (default *path*) is the file the offset belongs to: the last file
+        of the plan. Pass the *identity* taken before reading it, so a rotation during
+        the read is noticed next time.
+        """
+        cp = Checkpoint.of(actual_path if actual_path is not None else path, offset, identity)
+        cp = Checkpoint(
+            str(path),
+            *[
+                getattr(cp, f)
+                for f in ("device", "inode", "first_line_hash", "offset", "size", "mtime_ns")
+            ],
+        )
+        row = {
+            "path": cp.path,
+            "device": cp.device,
+            "inode": cp.inode,
+            "first_line_hash": cp.first_line_hash,
+            "byte_offset": cp.offset,
+            "size": cp.size,
+            "mtime_ns": cp.mtime_ns,
+        }
+        with self._connect() as conn:
+            _upsert(conn, checkpoints_t, [row], ["path"])
+        return cp
+
+    # ------------------------------------------------------------------ validation cache
+    def put_validation(self, results: Mapping[str, Any], *, checked_at) -> int:
+        """Cache per-domain DNS verdicts (objects or dicts with status, reason, detail, mx)."""
+        when = _to_utc(checked_at)
+        rows = []
+        for domain, res in results.items():
+            get = res.get if isinstance(res, Mapping) else lambda k, r=res: getattr(r, k, None)
+            mx = get("mx")
+            rows.append(
+                {
+                    "domain": str(domain),
+                    "status": str(get("status") or ""),
+                    "reason": str(get("reason") or ""),
+                    "detail": str(get("detail") or ""),
+                    "mx": None
+                    if mx is None
+                    else json.dumps(list(mx) if not isinstance(mx, str) else [mx]),
+                    "checked_at": when,
+                }
+            )
+        with self._connect() as conn:
+            for start in range(0, len(rows), BATCH_ROWS):
+                _upsert(conn, validation_t, rows[start : start + BATCH_ROWS], ["domain"])
+        return len(rows)
+
+    def cached_validation(
+        self, domains: Iterable[str] | None = None, *, as_of, max_age=timedelta(days=30)
+    ) -> dict[str, DomainRecord]:
+        """Fresh cached verdicts: checked no longer than *max_age* before *as_of*.
+
+        ``unknown`` verdicts (timeouts, SERVFAIL) are never served: they are retried.
+        """
+        max_age = pd.Timedelta(max_age)
+        oldest = _to_utc(as_of) - max_age
+        stmt = sa.select(validation_t).where(
+            validation_t.c.status != "unknown", validation_t.c.checked_at >= oldest
+        )
+        with self._connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        wanted = None if domains is None else set(domains)
+        out = {}
+        for r in rows:
+            if wanted is not None and r["domain"] not in wanted:
+                continue
+            out[r["domain"]] = DomainRecord(
+                r["domain"],
+                r["status"],
+                r["reason"],
+                r["detail"],
+                None if r["mx"] is None else tuple(json.loads(r["mx"])),
+                r["checked_at"],
+            )
+        return out
+
+    # ------------------------------------------------------------------ suppressions
+    def replace_suppressions(self, decisions: pd.DataFrame, *, run_id: int | None = None) -> int:
+        """Make the snapshot equal to the non-``keep`` rows of *decisions* (policy.decide)."""
+        schema.require_columns(
+            decisions, ["address", "decision", "rule", "reason", "since"], what="decisions"
+        )
+        d = decisions[decisions["decision"] != "keep"]
+        n = len(d)
+        evidence = d["evidence"] if "evidence" in d else pd.Series(None, index=d.index)
+        evidence = evidence.map(lambda e: e if e is None or isinstance(e, str) else json.dumps(e))
+        keys = ["address", "decision", "rule", "reason", "since", "flags", "evidence", "run_id"]
+        arrays = [
+            _nullable(d["address"]),
+            _nullable(d["decision"]),
+            _nullable(d["rule"].fillna("")),
+            _nullable(d["reason"].fillna("")),
+            _micros(d["since"]),
+            _nullable(d["flags"].fillna("")) if "flags" in d else np.full(n, "", dtype=object),
+            _nullable(evidence),
+            np.full(n, run_id, dtype=object),
+        ]
+        with self._connect() as conn:
+            conn.execute(sa.delete(suppressions_t))
+            _bulk_insert(conn, sa.insert(suppressions_t), keys, arrays)
+        return n
+
+    def suppressions(self) -> pd.DataFrame:
+        cols = ["address", "decision", "rule", "reason", "since", "flags", "evidence", "run_id"]
+        with self._connect() as conn:
+            rows = conn.execute(
+                sa.select(*[suppressions_t.c[c] for c in cols]).order_by(suppressions_t.c.address)
+            ).fetchall()
+        df = pd.DataFrame.from_records(rows, columns=cols)
+        df["since"] = _from_micros(df["since"])
+        df["run_id"] = pd.array(df["run_id"], dtype="Int64")
+        for c in ("address", "decision", "rule", "reason", "flags", "evidence"):
+            df[c] = df[c].astype("string")
+        return df
+
+    # ------------------------------------------------------------------ runs
+    def begin_run(self, *, as_of, started=None) -> int:
+        """Record a run (its ``as_of``; *started* is the caller's wall clock, optional)."""
+        with self._connect() as conn:
+            res = conn.execute(
+                sa.insert(runs_t).values(
+                    as_of=_to_utc(as_of), started=None if started is None else _to_utc(started)
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, counts: Mapping[str, Any], *, finished=None) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                sa.update(runs_t)
+                .where(runs_t.c.run_id == run_id)
+                .values(
+                    counts=json.dumps(counts, sort_keys=True, default=str),
+                    finished=None if finished is None else _to_utc(finished),
+                )
+            )
+
+    def runs(self) -> list[dict]:
+        """All runs, oldest first, with ``counts`` decoded (None while unfinished)."""
+        with self._connect() as conn:
+            rows = conn.execute(sa.select(runs_t).order_by(runs_t.c.run_id)).mappings().all()
+        return [
+            {**r, "counts": None if r["counts"] is None else json.loads(r["counts"])} for r in rows
+        ]
+
+    def base_run(self, *, as_of) -> dict | None:
+        """The latest finished run with an earlier ``as_of``: what a report compares to.
+
+        A rerun of the same night (same ``as_of``) gets the same base as the first try.
+        """
+        when = _to_utc(as_of)
+        done = [r for r in self.runs() if r["counts"] is not None and r["as_of"] < when]
+        return done[-1] if done else None
+
+    def save_snapshot(self, run_id: int, decisions: pd.DataFrame, *, as_of) -> int:
+        """Keep this run's non-``keep`` decisions (address, decision, rule).
+
+        Only the generations a later run can compare to are kept: this run's and that of
+        :meth:`base_run` (for a rerun of the same night).
+        """
+        d = decisions[decisions["decision"] != "keep"]
+        base = self.base_run(as_of=as_of)
+        keep_ids = [run_id] + ([base["run_id"]] if base else [])
+        with self._connect() as conn:
+            conn.execute(sa.delete(snapshots_t).where(snapshots_t.c.run_id.not_in(keep_ids)))
+            conn.execute(sa.delete(snapshots_t).where(snapshots_t.c.run_id == run_id))
+            _bulk_insert(
+                conn,
+                sa.insert(snapshots_t),
+                ["run_id", "address", "decision", "rule"],
+                [
+                    np.full(len(d), run_id, dtype=object),
+                    _nullable(d["address"]),
+                    _nullable(d["decision"]),
+                    _nullable(d["rule"].fillna("")),
+                ],
+            )
+        return len(d)
+
+    def snapshot(self, run_id: int | None) -> pd.DataFrame:
+        """A run's snapshot (address, decision, rule); empty for None or a pruned run."""
+        cols = ["address", "decision", "rule"]
+        rows = []
+        if run_id is not None:
+            with self._connect() as conn:
+                rows = conn.execute(
+                    sa.select(*[snapshots_t.c[c] for c in cols]).where(
+                        snapshots_t.c.run_id == run_id
+                    )
+                ).fetchall()
+        df = pd.DataFrame.from_records(rows, columns=cols)
+        return df.astype("string")
+
+    def last_run(self) -> dict | None:
+        """The latest run that finished (has counts), or None."""
+        done = [r for r in self.runs() if r["counts"] is not None]
+        return done[-1] if done else None
+
+
+def _sqlite_setup(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin
+        # (the documented recipe: pysqlite's implicit BEGIN skips DDL and SELECTs).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed run survives a power cut, not only a killed process
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk loads of millions of events
+        finally:
+            cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,0 +1,420 @@
+"""The nightly job end to end: real files, a real SQLite store, real Postfix log lines,
+real logrotate renames, a real DNS server, real flock and real kill -9."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from listcare.clean import OUTPUT_FILES, _check_conservation, clean, lock_path_for
+from listcare.contacts import read_contacts
+from listcare.exceptions import ColumnError, ConservationError, LockedError
+from listcare.store import Store
+
+from .conftest import ROOT
+
+NIGHT1 = "2026-11-27"
+NIGHT2 = "2026-11-28"
+
+CONTACTS = (
+    "E-Mail;Vorname;acquired_at;last_contacted_at\r\n"
+    "hard@firma.de;Jörg;2026-01-10;\r\n"
+    "ok@firma.de;Anna;2026-01-10;\r\n"
+    ";Leer;2026-01-10;\r\n"
+    "kein-at-zeichen;Kaputt;2026-01-10;\r\n"
+    "soft@firma.de;Sören;2026-01-10;\r\n"
+    "old@firma.de;Alt;2020-01-01;\r\n"
+    " HARD@firma.de;Doppelt;2026-01-10;\r\n"
+    "info@firma.de;Rolle;2026-01-10;\r\n"
+    "blocked@gmail.com;Geblockt;2026-01-10;\r\n"
+)
+N_ROWS = 9
+
+
+def pf(ts, rcpt, status, dsn, text, qid="ABCDEF1234", relay="mx.firma.de[192.0.2.1]:25"):
+    return (
+        f"{ts} mail postfix/smtp[123]: {qid}: to=<{rcpt}>, relay={relay}, delay=0.4, "
+        f"delays=0.1/0/0.1/0.2, dsn={dsn}, status={status} ({text})\n"
+    )
+
+
+def hard(ts, rcpt):
+    return pf(
+        ts,
+        rcpt,
+        "bounced",
+        "5.1.1",
+        f"host mx.firma.de[192.0.2.1] said: 550 5.1.1 <{rcpt}>: "
+        "Recipient address rejected: User unknown (in reply to RCPT TO command)",
+    )
+
+
+def soft(ts, rcpt):
+    return pf(
+        ts,
+        rcpt,
+        "bounced",
+        "5.2.2",
+        "host mx.firma.de[192.0.2.1] said: 552 5.2.2 Mailbox full (in reply to RCPT TO command)",
+    )
+
+
+def sent(ts, rcpt):
+    return pf(ts, rcpt, "sent", "2.0.0", "250 2.0.0 Ok: queued as 12345")
+
+
+def block(ts, rcpt):
+    return pf(
+        ts,
+        rcpt,
+        "bounced",
+        "5.7.1",
+        "host gmail-smtp-in.l.google.com[142.250.102.27] "
+        "said: 550 5.7.1 Our system has detected that this message is likely unsolicited "
+        "mail (in reply to end of DATA command)",
+        relay="gmail-smtp-in.l.google.com[142.250.102.27]:25",
+    )
+
+
+NIGHT1_LOG = [
+    hard("Nov  1 10:00:00", "hard@firma.de"),
+    sent("Nov  1 10:00:01", "ok@firma.de"),
+    soft("Nov  1 10:00:02", "soft@firma.de"),
+    block("Nov  3 10:00:03", "blocked@gmail.com"),
+    soft("Nov  8 10:00:02", "soft@firma.de"),
+]
+
+
+@pytest.fixture
+def job(tmp_path):
+    """A working folder: contacts (cp1252, ';', CRLF), a Postfix log, store, out dir."""
+    (tmp_path / "contacts.csv").write_bytes(CONTACTS.encode("cp1252"))
+    (tmp_path / "mail.log").write_text("".join(NIGHT1_LOG))
+    return tmp_path
+
+
+def run(folder, as_of=NIGHT1, **kw):
+    kw.setdefault("check_dns", False)
+    return clean(
+        folder / "contacts.csv",
+        [folder / "mail.log"],
+        store=folder / "listcare.db",
+        out_dir=folder / "out",
+        as_of=as_of,
+        **kw,
+    )
+
+
+def outputs(folder) -> dict[str, bytes]:
+    return {name: (folder / "out" / name).read_bytes() for name in OUTPUT_FILES}
+
+
+def second_night(folder):
+    """One more soft bounce (now 3 days over 14 days), and a logrotate in between."""
+    with open(folder / "mail.log", "a") as f:  # after night 1 read it, before the rotation
+        f.write(sent("Nov 27 09:00:00", "ok@firma.de"))
+    os.rename(folder / "mail.log", folder / "mail.log.1")
+    (folder / "mail.log").write_text(soft("Nov 15 10:00:02", "soft@firma.de"))
+
+
+# =========================================================================== happy path
+def test_first_run_writes_every_row_once_with_reasons(job):
+    report = run(job)
+    out = job / "out"
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)  # no pending files
+    cleaned = read_contacts(out / "clean.csv")
+    suppressed = read_contacts(out / "suppressed.csv")
+    reconfirm = read_contacts(out / "reconfirm.csv")
+    assert len(cleaned) + len(suppressed) + len(reconfirm) == N_ROWS
+    # input columns, order and format kept
+    assert list(cleaned.columns) == ["E-Mail", "Vorname", "acquired_at", "last_contacted_at"]
+    assert cleaned["E-Mail"].tolist() == [
+        "ok@firma.de",
+        "soft@firma.de",
+        "info@firma.de",
+        "blocked@gmail.com",
+    ]
+    raw = (out / "clean.csv").read_bytes()
+    assert b";" in raw.splitlines()[0] and "Sören".encode("cp1252") in raw and b"\r\n" in raw
+    by = suppressed.set_index("Vorname")
+    assert by.loc["Jörg", "rule"] == "hard" and by.loc["Doppelt", "rule"] == "hard"
+    assert by.loc["Jörg", "since"] == "2026-11-01"
+    assert "Hard bounce on 2026-11-01" in by.loc["Jörg", "reason"]
+    ev = json.loads(by.loc["Jörg", "evidence"])
+    assert ev[0]["source"].endswith("mail.log") and ev[0]["position"] == 1
+    assert by.loc["Leer", "rule"] == "invalid" and by.loc["Kaputt", "rule"] == "invalid"
+    assert reconfirm["Vorname"].tolist() == ["Alt"] and reconfirm.loc[0, "rule"] == "sunset"
+
+    assert report["outcomes"] == {"rows": 9, "clean": 4, "suppressed": 4, "reconfirm": 1}
+    assert report["rules"]["suppressed"] == {"hard": 2, "invalid": 2}
+    assert report["flags"] == {"role": 1}
+    assert report["changes"]["since_run_as_of"] is None
+    sr = report["sender_reputation"]
+    assert sr["blocks_30_days"] == 1
+    assert sr["providers"][0]["provider"] == "gmail-smtp-in.l.google.com"
+    assert report["run"]["new_events"] == 5 and report["run"]["lines_read"] == 5
+    on_disk = json.loads((out / "report.json").read_text())
+    assert on_disk == {k: v for k, v in report.items() if k != "run"}
+    md = (out / "report.md").read_text()
+    assert "Sender reputation alert" in md and "gmail-smtp-in.l.google.com" in md
+    png = (out / "decay.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and b"monthly_rate=0.021" in png
+    with Store(job / "listcare.db") as store:
+        assert store.count_events() == 5
+        # per address (the empty row has none): hard (two rows, one address), syntax, sunset
+        assert store.suppressions()["rule"].tolist() == ["hard", "invalid", "sunset"]
+
+
+def test_rerun_reads_nothing_new_and_writes_the_same_bytes(job):
+    run(job)
+    first = outputs(job)
+    report = run(job)
+    assert report["run"]["lines_read"] == 0 and report["run"]["new_events"] == 0
+    assert outputs(job) == first
+
+
+def test_next_night_after_logrotate_reads_only_what_is_new(job):
+    run(job)
+    second_night(job)
+    report = run(job, as_of=NIGHT2)
+    assert report["run"]["lines_read"] == 2  # the rotated file's new line + the new file
+    assert report["run"]["new_events"] == 2
+    assert report["changes"] == {
+        "since_run_as_of": NIGHT1,
+        "newly_suppressed": {"soft": 1},
+        "newly_reconfirm": 0,
+        "released": 0,
+    }
+    assert report["events"]["new_since_last_run"] == 2
+    suppressed = read_contacts(job / "out" / "suppressed.csv").set_index("Vorname")
+    assert suppressed.loc["Sören", "rule"] == "soft"
+    # an invalid address has no event of its own: its date is the first night it was seen
+    assert suppressed.loc["Kaputt", "since"] == NIGHT1
+    assert (
+        "3 soft bounces on different days from 2026-11-01 to 2026-11-15"
+        in suppressed.loc["Sören", "reason"]
+    )
+
+
+def test_dry_run_changes_nothing(job):
+    report = run(job, dry_run=True)
+    assert report["outcomes"]["rows"] == N_ROWS and report["run"]["dry_run"] is True
+    assert not (job / "out").exists()
+    assert not list(job.glob("listcare.db*"))  # not even an empty store or its lock
+    run(job)
+    before = outputs(job)
+    second_night(job)
+    report = run(job, as_of=NIGHT2, dry_run=True)
+    assert report["changes"]["newly_suppressed"] == {"soft": 1}  # what the run would do
+    assert outputs(job) == before
+    with Store(job / "listcare.db") as store:
+        assert store.count_events() == 5 and len(store.runs()) == 1
+        assert len(store.checkpoints()) == 1
+
+
+# =========================================================================== safety
+def test_a_second_overlapping_run_is_locked_out(job):
+    lock = lock_path_for(job / "listcare.db", job / "out")
+    assert lock == job / "listcare.db.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another run holds it
+        with pytest.raises(LockedError, match="Another listcare run holds the lock") as err:
+            run(job)
+        assert err.value.exit_code == 75
+        assert not (job / "out").exists() or not any((job / "out").iterdir())
+    finally:
+        os.close(fd)
+    run(job)  # released: the next run goes ahead
+
+
+def test_conservation_guard_catches_lost_and_duplicated_rows():
+    _check_conservation(3, {"clean": [0, 2], "suppressed": [1], "reconfirm": []})
+    with pytest.raises(ConservationError, match="1 lost, 1 duplicated"):
+        _check_conservation(3, {"clean": [0], "suppressed": [1, 1], "reconfirm": []})
+
+
+def test_a_conservation_failure_commits_and_writes_nothing(job, monkeypatch):
+    run(job)
+    before = outputs(job)
+    import listcare.clean as clean_mod
+
+    real = clean_mod._split
+
+    def losing_a_row(*args):  # simulate a bug that drops the first suppressed row
+        out, per_row, positions = real(*args)
+        positions = {**positions, "suppressed": np.asarray(positions["suppressed"])[1:]}
+        return out, per_row, positions
+
+    monkeypatch.setattr(clean_mod, "_split", losing_a_row)
+    second_night(job)
+    with pytest.raises(ConservationError):
+        run(job, as_of=NIGHT2)
+    assert outputs(job) == before
+    assert not [p for p in (job / "out").iterdir() if p.name.endswith(".pending")]
+    with Store(job / "listcare.db") as store:
+        assert len(store.runs()) == 1 and store.count_events() == 5
+
+
+def test_bad_contacts_fail_before_anything_is_stored(job):
+    (job / "contacts.csv").write_text("Name;Telefon\nAnna;123\n")
+    with pytest.raises(ColumnError):
+        run(job)
+    with Store(job / "listcare.db") as store:
+        assert store.count_events() == 0
+
+
+# =========================================================================== DNS cache
+def test_dns_is_not_repeated_the_next_night_but_unknown_is_retried(tmp_path, dns_server):
+    names = dns_server.names
+    emails = [
+        f"a@{names['mx']}",
+        f"b@{names['mx']}",
+        f"c@{names['null_mx']}",
+        f"d@{names['servfail']}",
+    ]
+    pd.DataFrame({"email": emails}).to_csv(tmp_path / "contacts.csv", index=False)
+    kw = dict(store=tmp_path / "s.db", out_dir=tmp_path / "out", nameserver=dns_server.address)
+    r1 = clean(tmp_path / "contacts.csv", [], as_of=NIGHT1, **kw)
+    assert r1["run"]["domains_looked_up"] == 3 and r1["run"]["domains_from_cache"] == 0
+    assert r1["rules"]["suppressed"] == {"invalid": 1}  # null MX
+    assert r1["flags"] == {"unknown": 1}  # SERVFAIL: kept, retried
+    before = dns_server.queries
+    r2 = clean(tmp_path / "contacts.csv", [], as_of=NIGHT2, **kw)
+    assert r2["run"]["domains_from_cache"] == 2 and r2["run"]["domains_looked_up"] == 1
+    assert 0 < dns_server.queries - before <= 4  # only the SERVFAIL domain was asked again
+    assert r2["outcomes"] == r1["outcomes"]
+
+
+# =========================================================================== kill -9
+KILLER = """
+import os, signal, sys
+from pathlib import Path
+import listcare.clean as c
+from listcare.store import Store
+
+point, folder = sys.argv[1], Path(sys.argv[2])
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if point == "before_commit":
+    Store.finish_run = die          # inside the transaction, outputs already pending
+elif point == "after_commit":
+    c._publish = die                # committed, nothing renamed yet
+elif point == "mid_publish":
+    real, seen = os.replace, []
+    def replace(src, dst):
+        if str(src).endswith(".pending"):
+            seen.append(dst)
+            if len(seen) == 3:      # clean and suppressed renamed, then killed
+                die()
+        return real(src, dst)
+    os.replace = replace
+c.clean(folder / "contacts.csv", [folder / "mail.log"], store=folder / "listcare.db",
+        out_dir=folder / "out", as_of=sys.argv[3], check_dns=False)
+"""
+
+
+def test_kill_9_at_several_points_then_rerun_equals_an_uninterrupted_run(job, tmp_path_factory):
+    run(job)
+    night1 = outputs(job)
+    second_night(job)
+    saved = tmp_path_factory.mktemp("saved")
+    for p in job.glob("listcare.db*"):
+        shutil.copy2(p, saved / p.name)
+    shutil.copytree(job / "out", saved / "out")
+
+    def restore():
+        for p in job.glob("listcare.db*"):
+            p.unlink()
+        for p in saved.glob("listcare.db*"):
+            shutil.copy2(p, job / p.name)
+        shutil.rmtree(job / "out")
+        shutil.copytree(saved / "out", job / "out")
+
+    run(job, as_of=NIGHT2)
+    reference = outputs(job)
+    assert reference != night1
+    for point in ("before_commit", "after_commit", "mid_publish"):
+        restore()
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(KILLER), point, str(job), NIGHT2],
+            cwd=ROOT,
+            capture_output=True,
+        )
+        assert proc.returncode == -9, (point, proc.stderr.decode()[-2000:])
+        if point != "mid_publish":  # until the renames start, the old outputs are intact
+            assert outputs(job) == night1, point
+        run(job, as_of=NIGHT2)
+        assert outputs(job) == reference, point
+        assert not [p for p in (job / "out").iterdir() if p.name.endswith(".pending")]
+
+
+# =========================================================================== CLI
+def test_cli_clean_runs_and_uses_the_documented_exit_codes(job):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    args = [
+        "clean",
+        "--contacts",
+        str(job / "contacts.csv"),
+        "--bounces",
+        str(job / "mail.log"),
+        "--store",
+        str(job / "listcare.db"),
+        "--out-dir",
+        str(job / "out"),
+        "--as-of",
+        NIGHT1,
+        "--no-dns",
+    ]
+    runner = CliRunner()
+    res = runner.invoke(main, args)  # not a terminal (like cron): only the alert
+    assert res.exit_code == 0, res.output
+    assert res.output == (
+        f"listcare clean as of {NIGHT1}:\n"
+        "  sender reputation alert: 1 blocked messages (gmail-smtp-in.l.google.com)\n"
+    )
+    res = runner.invoke(main, ["--verbose", *args])
+    assert res.exit_code == 0, res.output
+    assert "clean 4, suppressed 4, reconfirm 1" in res.output
+    assert "Example:" in runner.invoke(main, ["clean", "--help"]).output
+    (job / "bad.toml").write_text("[soft]\nbounce = 2\n")
+    res = runner.invoke(main, [*args, "--config", str(job / "bad.toml")])
+    assert res.exit_code == 78 and "soft.bounce" in res.output
+    fd = os.open(job / "listcare.db.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        res = runner.invoke(main, args)
+        assert res.exit_code == 75 and "holds the lock" in res.output
+    finally:
+        os.close(fd)
+
+
+def test_next_night_after_a_gzip_rotation_reads_the_compressed_remainder(job):
+    import gzip
+
+    run(job)
+    with open(job / "mail.log", "a") as f:
+        f.write(soft("Nov 15 10:00:02", "soft@firma.de"))
+    with open(job / "mail.log", "rb") as src, gzip.open(job / "mail.log.1.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.unlink(job / "mail.log")  # logrotate "compress" without "delaycompress"
+    (job / "mail.log").write_text(sent("Nov 28 01:00:00", "ok@firma.de"))
+    report = run(job, as_of=NIGHT2)
+    assert (report["run"]["lines_read"], report["run"]["new_events"]) == (2, 2)
+    assert report["changes"]["newly_suppressed"] == {"soft": 1}
+    again = run(job, as_of=NIGHT2)
+    assert (again["run"]["lines_read"], again["run"]["new_events"]) == (0, 0)

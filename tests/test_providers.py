@@ -1,0 +1,155 @@
+"""Provider exports: Amazon SES, SendGrid, Mailgun, Postmark (JSON), Mailchimp (CSV)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from listcare import schema
+from listcare.bounces.read import canonical, read_bounces
+from listcare.bounces.records import event_id
+
+from .conftest import FIXTURES
+
+P = FIXTURES / "providers"
+
+
+def ts(s: str) -> pd.Timestamp:
+    return pd.Timestamp(s, tz="UTC")
+
+
+def summary(df: pd.DataFrame) -> list[tuple]:
+    return [(r.recipient, r.kind, r.reason, r.position) for r in df.itertuples()]
+
+
+def test_ses_sns_notification_single_object():
+    df = read_bounces(P / "ses-notification-bounce.json")
+    assert df.attrs["formats"] == {str(P / "ses-notification-bounce.json"): "ses"}
+    assert list(df.columns) == list(schema.EVENT_COLUMNS)
+    assert summary(df) == [
+        ("jane@example.com", "hard", "userunknown", 1),
+        ("Richard@example.com", "hard", "userunknown", 1),  # domain lower-cased
+    ]
+    jane = df.iloc[0]
+    assert (jane["status"], jane["reply_code"]) == ("5.1.1", "550")
+    assert jane["diagnostic"] == "550 5.1.1 <jane@example.com>... User unknown"  # "smtp; " removed
+    assert jane["sender"] == "news@sender.example"
+    assert jane["message_id"] == "<custom-1@sender.example>"
+    assert jane["timestamp"] == ts("2026-11-26 14:59:38.237")
+    record = json.loads((P / "ses-notification-bounce.json").read_text())
+    # one record, two recipients: the same evidence, told apart by the index
+    assert df["event_id"].tolist() == [
+        event_id("ses", canonical(record), "jane@example.com", 0),
+        event_id("ses", canonical(record), "Richard@example.com", 1),
+    ]
+
+
+def test_ses_sns_envelope_is_unwrapped():
+    plain = read_bounces(P / "ses-notification-bounce.json")
+    wrapped = read_bounces(P / "ses-sns-envelope.json")
+    assert summary(wrapped) == summary(plain)
+    assert wrapped["timestamp"].tolist() == plain["timestamp"].tolist()
+
+
+@pytest.mark.parametrize("name", ["ses-events-batch.json", "ses-events.jsonl"])
+def test_ses_event_publishing_batched(name):
+    df = read_bounces(P / name)
+    assert df.attrs["formats"] == {str(P / name): "ses"}
+    assert [(r.recipient, r.position) for r in df.itertuples()] == [
+        ("suppressed@example.com", 1), ("full@example.net", 2), ("angry@example.org", 3),
+        ("happy@example.com", 4), ("slow@example.net", 5),
+    ]  # the Open event (record 6) is not an outcome
+    kinds = dict(zip(df["recipient"], zip(df["kind"], df["reason"], strict=True), strict=True))
+    assert kinds["suppressed@example.com"][1] == "suppressed"
+    assert kinds["full@example.net"][1] == "mailboxfull"
+    assert kinds["angry@example.org"] == ("complaint", "feedback")
+    assert kinds["happy@example.com"] == ("delivered", "delivered")
+    assert kinds["slow@example.net"][0] == "deferred"
+
+
+def test_ses_array_and_lines_give_the_same_event_ids():
+    a = read_bounces(P / "ses-events-batch.json")
+    b = read_bounces(P / "ses-events.jsonl")
+    assert a["event_id"].tolist() == b["event_id"].tolist()  # canonical JSON, not the layout
+
+
+def test_sendgrid_event_webhook():
+    df = read_bounces(P / "sendgrid-events.json")
+    got = {r.recipient: (r.kind, r.reason) for r in df.itertuples()}
+    assert got["alice@example.com"] == ("delivered", "delivered")
+    assert got["bob@example.com"] == ("hard", "userunknown")
+    assert got["carol@example.com"][0] == "block"  # type=blocked, Spamhaus
+    assert got["dave@example.com"][0] == "deferred"
+    assert got["erin@example.com"][1] == "suppressed"  # dropped: Bounced Address
+    assert got["frank@example.com"] == ("complaint", "feedback")
+    assert got["grace@example.com"][0] == "unsubscribe"
+    assert "heidi@example.com" not in got  # an open is not an outcome
+    assert df["position"].tolist() == [2, 3, 4, 5, 6, 7, 8]  # processed (1) is not either
+    assert row_ts(df, "alice@example.com") == ts("2026-11-26 00:00:01")
+
+
+def row_ts(df, rcpt):
+    return df.loc[df["recipient"] == rcpt, "timestamp"].iloc[0]
+
+
+def test_mailgun_events_page():
+    df = read_bounces(P / "mailgun-events.json")
+    got = {r.recipient: (r.kind, r.reason, r.reply_code) for r in df.itertuples()}
+    assert got["alice@example.com"][0] == "delivered"
+    assert got["bob@example.com"] == ("hard", "userunknown", "550")
+    assert got["carol@example.com"][0] == "deferred"  # severity temporary
+    assert got["dave@example.com"][1] == "suppressed"
+    assert got["erin@example.com"][:2] == ("complaint", "feedback")
+    assert row_ts(df, "alice@example.com") == ts("2026-11-26 00:00:00.123")
+    assert df.loc[df["recipient"] == "bob@example.com", "remote_mta"].iloc[0] == "gmail-smtp-in.l.google.com"
+
+
+def test_postmark_bounces():
+    df = read_bounces(P / "postmark-bounces.json")
+    assert summary(df) == [
+        ("anna@example.com", "hard", "userunknown", 1),
+        ("ben@example.com", "soft", "mailboxfull", 2),
+        ("cleo@example.com", "complaint", "feedback", 3),
+        ("dan@example.com", "auto_reply", "vacation", 4),
+    ]
+    assert row_ts(df, "anna@example.com") == ts("2026-11-26 14:12:04.355745")
+
+
+def test_mailchimp_cleaned_and_bounce_reports():
+    df = read_bounces(P / "mailchimp-cleaned.csv")
+    assert df.attrs["formats"] == {str(P / "mailchimp-cleaned.csv"): "mailchimp"}
+    assert summary(df) == [
+        ("old.user@example.com", "soft", "suppressed", 2),
+        ("Gone@example.net", "soft", "suppressed", 3),
+    ]
+    assert df["timestamp"].tolist() == [ts("2026-11-20 08:00:00"), ts("2026-11-21 08:30:00")]
+    assert "November Newsletter" in df["diagnostic"].iloc[0]
+    rep = read_bounces(P / "mailchimp-bounces.csv")
+    assert rep["recipient"].tolist() == ["hard@example.com", "soft@example.com"]
+    assert rep["status"].tolist() == ["5.0.0", "4.0.0"]
+
+
+def test_all_provider_files_together_keep_input_order():
+    files = sorted(P.iterdir())
+    df = read_bounces(files)
+    assert set(df.attrs["formats"].values()) == {"ses", "sendgrid", "mailgun", "postmark", "mailchimp"}
+    assert df["source"].drop_duplicates().tolist() == [str(f) for f in files]
+    assert df.attrs["errors"]["count"] == 0
+    # the same five SES events are in the batch and the JSON-lines file: they share ids
+    assert df["event_id"].duplicated().sum() == 5
+
+
+def test_bad_provider_records_are_counted_not_fatal(tmp_path):
+    p = tmp_path / "sg.json"
+    p.write_text('{"email":"a@example.com","event":"delivered","sg_event_id":"1","timestamp":1}\n'
+                 '{"email": broken json\n'
+                 '[1, 2]\n'
+                 '{"email":"b@example.com","event":"bounce","sg_event_id":"2","reason":"550 5.1.1 no such user","status":"5.1.1"}\n')
+    df = read_bounces(p)
+    assert df["recipient"].tolist() == ["a@example.com", "b@example.com"]
+    assert df["position"].tolist() == [1, 4]
+    errs = df.attrs["errors"]
+    assert errs["count"] == 3  # the broken line and the two non-object records
+    assert [s[1] for s in errs["samples"]] == [2, 3, 3]

@@ -1,0 +1,243 @@
+"""read_bounces: inputs, sniffing, incremental offsets, bad input, the CLI command."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from listcare import schema
+from listcare.bounces import read as R
+from listcare.bounces.read import read_bounces
+from listcare.cli import main
+from listcare.exceptions import ConfigError, InputError
+
+from .conftest import FIXTURES
+
+LOGS = FIXTURES / "logs"
+AS_OF = "2026-11-27"
+LINE = ("Nov 26 10:{m:02d}:{s:02d} mail postfix/smtp[1]: Q{n:05d}: to=<user{n}@example.com>, "
+        "relay=mx.example.com[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn={dsn}, status={st} ({diag})\n")
+
+
+def log_lines(start: int, count: int, fail_every: int = 3) -> str:
+    out = []
+    for n in range(start, start + count):
+        if n % fail_every == 0:
+            out.append(LINE.format(m=n // 60 % 60, s=n % 60, n=n, dsn="5.1.1", st="bounced",
+                                   diag="host mx.example.com[192.0.2.1] said: 550 5.1.1 User unknown (in reply to RCPT TO command)"))
+        else:
+            out.append(LINE.format(m=n // 60 % 60, s=n % 60, n=n, dsn="2.0.0", st="sent", diag="250 ok"))
+        out.append(f"Nov 26 10:00:00 mail postfix/qmgr[2]: Q{n:05d}: removed\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- inputs
+def test_empty_input_gives_the_schema():
+    df = read_bounces([])
+    assert list(df.columns) == list(schema.EVENT_COLUMNS)
+    assert {c: str(t) for c, t in df.dtypes.items()} == schema.EVENT_COLUMNS
+    assert df.attrs["errors"] == {"count": 0, "samples": []}
+
+
+def test_buffers_and_bytes(tmp_path):
+    data = (LOGS / "postfix-classic.log").read_bytes()
+    from_path = read_bounces(LOGS / "postfix-classic.log", as_of=AS_OF)
+    from_buf = read_bounces(io.BytesIO(data), as_of=AS_OF)
+    from_bytes = read_bounces(data, as_of=AS_OF)
+    for df in (from_buf, from_bytes):
+        assert df["event_id"].tolist() == from_path["event_id"].tolist()
+    assert from_buf["source"].iloc[0] == "<buffer 1>"
+    with open(LOGS / "postfix-classic.log", encoding="utf-8") as text_mode:
+        with pytest.raises(InputError, match="binary mode"):
+            read_bounces(text_mode, as_of=AS_OF)
+
+
+def test_unopenable_input_always_raises(tmp_path):
+    for mode in ("report", "ignore", "raise"):
+        with pytest.raises(InputError, match="Cannot open"):
+            read_bounces(tmp_path / "missing.log", errors=mode)
+    with pytest.raises(InputError):
+        read_bounces([42])
+
+
+def test_bad_options_are_config_errors():
+    with pytest.raises(ConfigError):
+        read_bounces([], format="qmail-log")
+    with pytest.raises(ConfigError):
+        read_bounces([], errors="shout")
+    with pytest.raises(ConfigError):
+        read_bounces([], as_of="not a date")
+
+
+def test_formats_are_sniffed_per_file(tmp_path):
+    gz = tmp_path / "exim.gz"
+    gz.write_bytes(gzip.compress((LOGS / "exim-mainlog").read_bytes()))
+    files = [LOGS / "postfix-classic.log", gz, LOGS / "sendmail-maillog",
+             FIXTURES / "providers" / "postmark-bounces.json", FIXTURES / "providers" / "mailchimp-cleaned.csv"]
+    df = read_bounces(files, as_of=AS_OF)
+    assert list(df.attrs["formats"].values()) == ["postfix", "exim", "sendmail", "postmark", "mailchimp"]
+    assert df["source"].drop_duplicates().tolist() == [str(f) for f in files]
+
+
+def test_mail_sources_go_to_the_mail_reader():
+    bounces = FIXTURES / "bounces"
+    eml = bounces / "dsn_postfix_two_recipients.eml"
+    df = read_bounces(eml)
+    assert df.attrs["formats"] == {str(eml): "mail"}
+    assert len(df) == 2 and set(df["source_format"]) == {"mail"}
+    assert df["position"].tolist() == [1, 1]
+    assert df["event_id"].is_unique  # one message, two recipients: index tells them apart
+    folder = read_bounces(bounces)  # a folder of messages (Maildir-like)
+    assert folder.attrs["formats"] == {str(bounces): "mail"}
+    assert len(folder) > len(df)
+    assert set(df["event_id"]) <= set(folder["event_id"])  # same evidence, same ids
+
+
+# --------------------------------------------------------------------------- offsets
+def test_incremental_reading_with_offsets(tmp_path):
+    path = tmp_path / "mail.log"
+    path.write_text(log_lines(0, 30))
+    first = read_bounces(path, as_of=AS_OF)
+    end = first.attrs["offsets"][str(path)]
+    assert end == path.stat().st_size
+    with open(path, "a") as f:
+        f.write(log_lines(30, 12))
+    second = read_bounces(path, as_of=AS_OF, offsets=first.attrs["offsets"])
+    assert second["recipient"].tolist() == [f"user{n}@example.com" for n in range(30, 42)]
+    assert second["position"].tolist() == [61 + 2 * i for i in range(12)]  # true line numbers
+    assert second.attrs["offsets"][str(path)] == path.stat().st_size
+    whole = read_bounces(path, as_of=AS_OF)
+    both = pd.concat([first, second], ignore_index=True)
+    assert both["event_id"].tolist() == whole["event_id"].tolist()
+    # nothing new: nothing read, offset unchanged
+    third = read_bounces(path, as_of=AS_OF, offsets=second.attrs["offsets"])
+    assert len(third) == 0 and third.attrs["offsets"] == second.attrs["offsets"]
+
+
+def test_offsets_in_gz_count_uncompressed_bytes(tmp_path):
+    text = log_lines(0, 20)
+    gz = tmp_path / "mail.log.1.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    df = read_bounces(gz, as_of=AS_OF)
+    assert df.attrs["offsets"][str(gz)] == len(text.encode())
+    half = text.index("Q00010: to=")
+    half = text.rindex("\n", 0, half) + 1
+    rest = read_bounces(gz, as_of=AS_OF, offsets={gz: half})
+    assert rest["recipient"].tolist() == [f"user{n}@example.com" for n in range(10, 20)]
+
+
+def test_offset_inside_a_line_and_truncated_file(tmp_path):
+    path = tmp_path / "mail.log"
+    path.write_text(log_lines(0, 10))
+    inside = read_bounces(path, as_of=AS_OF, offsets={str(path): 5})
+    assert inside["recipient"].iloc[0] == "user1@example.com"  # the cut first line is skipped
+    # copytruncate: the file is now shorter than the saved offset -> read from the start
+    big = read_bounces(path, as_of=AS_OF, offsets={str(path): 10**9})
+    assert len(big) == 10
+
+
+def test_unterminated_last_line_is_read_but_not_past_the_offset(tmp_path):
+    path = tmp_path / "mail.log"
+    text = log_lines(0, 4)
+    path.write_text(text.rstrip("\n"))
+    df = read_bounces(path, as_of=AS_OF)
+    assert len(df) == 4
+    assert df.attrs["offsets"][str(path)] == text.rstrip("\n").rfind("\n") + 1
+    path.write_text(text + log_lines(4, 1))
+    again = read_bounces(path, as_of=AS_OF, offsets=df.attrs["offsets"])
+    assert again["recipient"].tolist() == ["user4@example.com"]
+
+
+# --------------------------------------------------------------------------- bad input
+def test_long_lines_are_skipped_in_constant_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(R, "CHUNK_BYTES", 4096)
+    path = tmp_path / "mail.log"
+    with open(path, "w") as f:
+        f.write(log_lines(0, 2))
+        f.write("Nov 26 10:00:00 mail postfix/smtp[1]: " + "x" * 200_000 + "\n")
+        f.write(log_lines(2, 2))
+    df = read_bounces(path, as_of=AS_OF)
+    assert df["recipient"].tolist() == [f"user{n}@example.com" for n in range(4)]
+    assert df["position"].tolist() == [1, 3, 6, 8]
+    assert df.attrs["errors"]["count"] == 1
+    assert df.attrs["errors"]["samples"][0][1:] == (5, f"line longer than {R.MAX_LINE_BYTES} bytes: skipped")
+    assert df.attrs["lines_read"] == 9
+
+
+def test_error_modes(tmp_path):
+    path = tmp_path / "mail.log"
+    bad = "Nov 26 10:00:00 mail postfix/smtp[1]: Q9: to=<x@example.com>, relay=none, delay=1, dsn=5.1.1, status=bogus (x)\n"
+    path.write_text(log_lines(0, 2) + bad * 30 + log_lines(2, 2))
+    rep = read_bounces(path, as_of=AS_OF)
+    assert len(rep) == 4
+    assert rep.attrs["errors"]["count"] == 30
+    assert len(rep.attrs["errors"]["samples"]) == R.MAX_ERROR_SAMPLES
+    assert rep.attrs["errors"]["samples"][0][:2] == (str(path), 5)
+    ign = read_bounces(path, as_of=AS_OF, errors="ignore")
+    assert ign["event_id"].tolist() == rep["event_id"].tolist()
+    assert ign.attrs["errors"]["samples"] == []
+    with pytest.raises(InputError, match=r"mail.log:5: .*bogus"):
+        read_bounces(path, as_of=AS_OF, errors="raise")
+
+
+def test_binary_and_unknown_files_are_reported(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 50)
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    df = read_bounces([junk, empty, LOGS / "exim-mainlog"])
+    assert len(df) == 8
+    assert df.attrs["errors"]["count"] == 1
+    assert df.attrs["errors"]["samples"][0][0] == str(junk)
+    with pytest.raises(InputError, match="not recognised"):
+        read_bounces(junk, errors="raise")
+
+
+def test_corrupt_gz_reads_what_it_can(tmp_path):
+    data = gzip.compress(log_lines(0, 200).encode())
+    gz = tmp_path / "cut.gz"
+    gz.write_bytes(data[: len(data) // 2])
+    df = read_bounces(gz, as_of=AS_OF)
+    assert 0 < len(df) < 200
+    assert df.attrs["errors"]["count"] >= 1
+    assert df["position"].is_monotonic_increasing
+
+
+def test_latin1_diagnostic_is_decoded_not_dropped(tmp_path):
+    path = tmp_path / "mail.log"
+    line = LINE.format(m=0, s=1, n=1, dsn="5.1.1", st="bounced",
+                       diag="host mx.example.com[192.0.2.1] said: 550 5.1.1 Empf\xe4nger unbekannt (in reply to RCPT TO command)")
+    path.write_bytes(line.encode("latin-1"))
+    df = read_bounces(path, as_of=AS_OF)
+    assert df["diagnostic"].iloc[0].startswith("550 5.1.1 Empf\xe4nger")
+    assert df.attrs["errors"]["count"] == 0
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_bounces_writes_events_and_summary(tmp_path):
+    out = tmp_path / "events.csv"
+    res = CliRunner().invoke(main, ["bounces", str(LOGS / "postfix-classic.log"), str(LOGS / "exim-mainlog"),
+                                    "-o", str(out), "--as-of", AS_OF])
+    assert res.exit_code == 0, res.output
+    assert "20 events from 2 files" in res.output
+    assert "hard" in res.output and "userunknown" in res.output
+    assert "skipped             1" in res.output
+    assert "postfix-classic.log:26" in res.output
+    back = pd.read_csv(out, dtype=str)
+    assert list(back.columns) == list(schema.EVENT_COLUMNS)
+    assert len(back) == 20
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+
+
+def test_cli_bounces_errors_have_exit_codes(tmp_path):
+    out = tmp_path / "events.csv"
+    res = CliRunner().invoke(main, ["bounces", str(LOGS / "postfix-classic.log"), "-o", str(out)])
+    assert res.exit_code == ConfigError.exit_code and "as_of" in res.output
+    res = CliRunner().invoke(main, ["bounces", str(tmp_path / "nope.log"), "-o", str(out)])
+    assert res.exit_code == InputError.exit_code
+    assert not out.exists()

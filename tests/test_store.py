@@ -1,0 +1,571 @@
+"""The state store against real SQLite files, and log checkpoints against real files,
+real renames and real gzip rotations."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from listcare import schema
+from listcare.exceptions import InputError, StoreError
+from listcare.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Checkpoint,
+    Store,
+    _migrate,
+    file_identity,
+    plan_log_reads,
+    rotated_siblings,
+)
+
+
+def make_events(n: int, start: int = 0, *, recipient="a@example.org") -> pd.DataFrame:
+    ids = [f"{i:024x}" for i in range(start, start + n)]
+    return pd.DataFrame(
+        {
+            "event_id": ids,
+            "timestamp": pd.Timestamp("2026-01-01", tz="UTC")
+            + pd.to_timedelta(np.arange(start, start + n), unit="min"),
+            "recipient": recipient,
+            "kind": "soft",
+            "reason": "mailboxfull",
+            "status": "4.2.2",
+            "reply_code": "452",
+            "diagnostic": "452 4.2.2 Mailbox full",
+            "remote_mta": "mx.example.org",
+            "source_format": "postfix",
+            "source": "mail.log",
+            "position": np.arange(start, start + n) + 1,
+        }
+    )
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# =========================================================================== opening
+def test_new_store_is_owner_only_wal_and_current_schema(tmp_path):
+    db = tmp_path / "listcare.db"
+    old = os.umask(0o022)  # a typical umask that would make files world-readable
+    try:
+        with Store(db) as store:
+            assert store.schema_version == SCHEMA_VERSION == len(MIGRATIONS)
+            store.add_events(make_events(10))
+            # while the store is open, the WAL side files exist and are owner-only too
+            for suffix in ("", "-wal", "-shm"):
+                p = tmp_path / f"listcare.db{suffix}"
+                assert p.exists(), suffix
+                assert mode(p) == 0o600, (suffix, oct(mode(p)))
+    finally:
+        os.umask(old)
+    assert os.umask(old) == old  # the process umask was restored
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    version = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert int(version) == SCHEMA_VERSION
+    con.close()
+
+
+def test_a_store_can_be_named_by_url(tmp_path):
+    db = tmp_path / "by-url.db"
+    with Store(f"sqlite:///{db}") as store:
+        assert store.path == db
+        store.add_events(make_events(3))
+    with Store(db) as store:  # the same file by path
+        assert store.count_events() == 3
+
+
+def test_opening_an_older_store_migrates_it_forward_and_keeps_data(tmp_path):
+    db = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        assert _migrate(conn, target=1) == 1
+        conn.execute(
+            sa.text(
+                "INSERT INTO events (event_id, recipient, kind, timestamp) "
+                "VALUES ('e1', 'x@example.org', 'hard', 1767225600000000)"
+            )
+        )
+    engine.dispose()
+    with Store(db) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        ev = store.events(["event_id", "recipient", "kind", "timestamp", "run_id"])
+        assert ev["event_id"].tolist() == ["e1"]
+        assert ev["timestamp"].iloc[0] == pd.Timestamp("2026-01-01", tz="UTC")
+        assert ev["run_id"].isna().all()
+        assert store.begin_run(as_of="2026-01-02") == 1  # the v2 runs table exists
+
+
+def test_a_newer_store_than_the_code_is_refused_clearly(tmp_path):
+    db = tmp_path / "new.db"
+    Store(db).close()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match=r"schema version 99.*upgrade listcare"):
+        Store(db)
+
+
+def test_not_a_store_and_bad_paths_raise_store_error(tmp_path):
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a listcare store"):
+        Store(other)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="Cannot open the store"):
+        Store(junk)
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(tmp_path / "no" / "such" / "folder.db")
+
+
+def test_statements_and_migrations_compile_for_postgresql():
+    """The later PostgreSQL step: the same DDL and upserts must compile for it."""
+    from sqlalchemy.dialects import postgresql
+
+    from listcare import store as store_mod
+
+    ddl: list[str] = []
+    engine = sa.create_mock_engine(
+        "postgresql://", lambda sql, *a, **k: ddl.append(str(sql.compile(dialect=engine.dialect)))
+    )
+    for step in MIGRATIONS:
+        step(engine)
+    text = "\n".join(ddl)
+    assert "CREATE TABLE events" in text and "ALTER TABLE events ADD COLUMN run_id" in text
+    assert "SERIAL" in text  # runs.run_id autoincrement, portable
+    stmt = postgresql.insert(store_mod.events_t).on_conflict_do_nothing(index_elements=["event_id"])
+    assert "ON CONFLICT (event_id) DO NOTHING" in str(stmt.compile(dialect=postgresql.dialect()))
+
+
+# =========================================================================== events
+def test_add_events_counts_new_rows_and_reingesting_changes_nothing(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        first = make_events(1000)
+        assert store.add_events(first) == 1000
+        assert store.add_events(first) == 0
+        overlap = make_events(1000, start=500)  # 500 known, 500 new
+        assert store.add_events(overlap) == 500
+        dup_in_batch = pd.concat([make_events(3, start=5000)] * 2, ignore_index=True)
+        assert store.add_events(dup_in_batch) == 3
+        assert store.count_events() == 1503
+        assert store.add_events(make_events(0)) == 0
+
+
+def test_events_round_trip_with_schema_dtypes(tmp_path):
+    ev = make_events(5)
+    ev.loc[2, "timestamp"] = pd.NaT
+    ev.loc[3, "diagnostic"] = pd.NA
+    ev["message_id"] = ["<m@x>", None, "<ü@x>", "", "<q@x>"]
+    before = ev.copy()
+    with Store(tmp_path / "s.db") as store:
+        store.add_events(ev, run_id=7)
+        back = store.events()
+        with_run = store.events(["event_id", "run_id"])
+    pd.testing.assert_frame_equal(ev, before)  # input untouched
+    expected = schema.coerce(ev, schema.EVENT_COLUMNS)
+    back = back.sort_values("event_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected.reset_index(drop=True))
+    assert with_run["run_id"].tolist() == [7] * 5
+
+
+def test_events_until_and_bad_input(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.add_events(make_events(10))  # one per minute from 00:00
+        assert len(store.events(until="2026-01-01T00:04:00Z")) == 5
+        undated = make_events(2, start=100).assign(timestamp=pd.NaT, kind=["hard", "delivered"])
+        store.add_events(undated)
+        got = store.events(["event_id", "kind"], until="2026-01-01T00:04:00Z")
+        assert len(got) == 7  # an event without a time cannot be after as_of: kept
+        assert store.events(["kind"], kinds=["hard", "delivered"])["kind"].tolist() == [
+            "hard",
+            "delivered",
+        ]
+        assert store.count_events(after_run=0) == 0  # none was ingested by a run
+        bad = make_events(3)
+        bad.loc[1, "event_id"] = None
+        with pytest.raises(InputError, match="1 event"):
+            store.add_events(bad)
+        odd = make_events(2, start=200).assign(kind=["hard", "bounced"])
+        with pytest.raises(InputError, match="unknown kind.*bounced"):
+            store.add_events(odd)
+        with pytest.raises(InputError, match="no column"):
+            store.events(["nope"])
+        assert store.count_events() == 12
+
+
+def test_bulk_insert_is_one_executemany_per_batch(tmp_path):
+    # correctness at a size that crosses the batch boundary (the speed is benchmarked)
+    from listcare import store as store_mod
+
+    n = store_mod.BATCH_ROWS + 1234
+    with Store(tmp_path / "s.db") as store:
+        assert store.add_events(make_events(n)) == n
+        assert store.add_events(make_events(n, start=n - 10)) == n - 10
+
+
+# =========================================================================== transactions
+def test_transaction_rolls_back_everything_on_error(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.add_events(make_events(5))
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.begin_run(as_of="2026-01-02")
+                store.add_events(make_events(5, start=5))
+                store.put_validation({"example.org": {"status": "valid"}}, checked_at="2026-01-02")
+                raise RuntimeError("boom")
+        assert store.count_events() == 5
+        assert store.runs() == []
+        assert store.cached_validation(as_of="2026-01-02") == {}
+        with store.transaction():
+            with pytest.raises(StoreError, match="do not nest"):
+                with store.transaction():
+                    pass
+
+
+def test_a_killed_process_leaves_the_previous_state(tmp_path):
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store.add_events(make_events(5))
+    code = textwrap.dedent(
+        f"""
+        import os, signal
+        from tests.test_store import make_events
+        from listcare.store import Store
+        store = Store({str(db)!r})
+        with store.transaction():
+            store.begin_run(as_of="2026-01-02")
+            store.add_events(make_events(20000, start=5))
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()
+    with Store(db) as store:
+        assert store.count_events() == 5
+        assert store.runs() == []
+
+
+# =========================================================================== validation cache
+def test_validation_cache_serves_fresh_known_verdicts_only(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        store.put_validation(
+            {
+                "good.example": {
+                    "status": "valid",
+                    "reason": "",
+                    "detail": "",
+                    "mx": ["mx1", "mx2"],
+                },
+                "gone.example": {
+                    "status": "invalid",
+                    "reason": "domain_not_found",
+                    "detail": "The domain does not exist.",
+                    "mx": None,
+                },
+                "slow.example": {"status": "unknown", "reason": "dns_timeout", "detail": "t"},
+            },
+            checked_at="2026-01-01",
+        )
+        got = store.cached_validation(as_of="2026-01-20", max_age=timedelta(days=30))
+        assert set(got) == {"good.example", "gone.example"}  # unknown is retried
+        assert got["good.example"].mx == ("mx1", "mx2")
+        assert got["gone.example"].reason == "domain_not_found" and got["gone.example"].mx is None
+        assert got["good.example"].checked_at == pd.Timestamp("2026-01-01", tz="UTC")
+        # exactly max_age old is still fresh; one second more is not
+        assert set(store.cached_validation(as_of="2026-01-31", max_age=timedelta(days=30)))
+        assert (
+            store.cached_validation(as_of="2026-01-31T00:00:01", max_age=timedelta(days=30)) == {}
+        )
+        assert set(store.cached_validation(["good.example", "x"], as_of="2026-01-02")) == {
+            "good.example"
+        }
+
+        class Result:  # what validate() attaches per domain (attributes, not a dict)
+            status, reason, detail, mx = "valid", "", "", ("mx.slow.example",)
+
+        store.put_validation({"slow.example": Result()}, checked_at="2026-01-10")
+        got = store.cached_validation(as_of="2026-01-20")
+        assert got["slow.example"].status == "valid"
+        assert got["slow.example"].mx == ("mx.slow.example",)
+
+
+# =========================================================================== snapshot, runs
+def test_suppressions_snapshot_is_replaced_each_run(tmp_path):
+    d1 = pd.DataFrame(
+        {
+            "address": ["a@x.de", "b@x.de", "c@x.de"],
+            "decision": ["suppress", "keep", "reconfirm"],
+            "rule": ["hard", "", "sunset"],
+            "reason": ["Hard bounce on 2026-01-01", "", "No delivery since 2024-01-01"],
+            "since": pd.to_datetime(["2026-01-01", None, "2025-01-01"], utc=True),
+            "flags": ["", "role", ""],
+            "evidence": ['[{"event_id":"e1"}]', "[]", "[]"],
+        }
+    )
+    with Store(tmp_path / "s.db") as store:
+        assert store.replace_suppressions(d1, run_id=1) == 2
+        snap = store.suppressions()
+        assert snap["address"].tolist() == ["a@x.de", "c@x.de"]
+        assert snap.loc[0, "since"] == pd.Timestamp("2026-01-01", tz="UTC")
+        assert snap.loc[0, "evidence"] == '[{"event_id":"e1"}]'
+        d2 = d1.assign(decision=["keep", "suppress", "reconfirm"], rule=["", "soft", "sunset"])
+        store.replace_suppressions(d2, run_id=2)
+        snap = store.suppressions()
+        assert snap["address"].tolist() == ["b@x.de", "c@x.de"]
+        assert snap["run_id"].tolist() == [2, 2]
+
+
+def test_runs_record_as_of_and_counts(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        assert store.last_run() is None
+        r1 = store.begin_run(as_of="2026-01-01", started="2026-01-01T02:00:00Z")
+        store.finish_run(r1, {"clean": 10, "suppressed": 2})
+        r2 = store.begin_run(as_of="2026-01-02")  # never finished (crashed run)
+        assert r2 == r1 + 1
+        last = store.last_run()
+        assert last["run_id"] == r1 and last["counts"] == {"clean": 10, "suppressed": 2}
+        assert last["as_of"] == pd.Timestamp("2026-01-01", tz="UTC")
+        assert [r["counts"] for r in store.runs()] == [{"clean": 10, "suppressed": 2}, None]
+
+
+# =========================================================================== checkpoints
+def write_lines(path, lines, mode="a"):
+    with open(path, mode, encoding="utf-8") as f:
+        for line in lines:
+            f.write(line + "\n")
+
+
+def gzip_file(src, dst):
+    with open(src, "rb") as f, gzip.open(dst, "wb") as g:
+        shutil.copyfileobj(f, g)
+    os.utime(dst, ns=(os.stat(src).st_atime_ns, os.stat(src).st_mtime_ns))
+    os.unlink(src)
+
+
+def read_plan(plan) -> list[str]:
+    """What a reader following the plan gets: every line from each file's offset on."""
+    out = []
+    for path, offset in plan:
+        opener = gzip.open if str(path).endswith(".gz") else open
+        with opener(path, "rb") as f:
+            f.seek(offset)
+            out.extend(line.decode().rstrip("\n") for line in f)
+    return out
+
+
+def checkpoint_at_end(path) -> Checkpoint:
+    return Checkpoint.of(path, os.path.getsize(path))
+
+
+def lines(prefix, n):
+    return [
+        f"Nov 27 0{i % 10}:00:00 mx postfix/smtp[{i}]: {prefix}-{i} status=sent" for i in range(n)
+    ]
+
+
+def test_plan_without_checkpoint_and_for_a_missing_file(tmp_path):
+    log = tmp_path / "mail.log"
+    assert plan_log_reads(log, {}) == []
+    write_lines(log, lines("a", 3))
+    assert plan_log_reads(log, {}) == [(log, 0)]
+    assert plan_log_reads(log, None) == [(log, 0)]
+
+
+def test_plan_after_appends_reads_only_what_is_new(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 3))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 2))
+    plan = plan_log_reads(log, cps)
+    assert plan == [(log, cps[str(log)].offset)]
+    assert read_plan(plan) == lines("b", 2)
+
+
+def test_plan_after_rename_rotation_reads_old_remainder_then_new_file(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 3))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 2))  # written after our read, before the rotation
+    os.rename(log, tmp_path / "mail.log.1")  # logrotate "create"
+    write_lines(log, lines("c", 2), mode="w")
+    plan = plan_log_reads(log, cps)
+    assert plan == [(tmp_path / "mail.log.1", cps[str(log)].offset), (log, 0)]
+    assert read_plan(plan) == lines("b", 2) + lines("c", 2)
+
+
+def test_plan_after_two_rotations_with_delaycompress(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 3))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 1))
+    os.rename(log, tmp_path / "mail.log.1")
+    write_lines(log, lines("c", 2), mode="w")
+    # second night without a run: .1 is compressed to .2.gz, the log becomes .1
+    gzip_file(tmp_path / "mail.log.1", tmp_path / "mail.log.2.gz")
+    os.rename(log, tmp_path / "mail.log.1")
+    write_lines(log, lines("d", 2), mode="w")
+    write_lines(tmp_path / "mail.log.3.gz.unrelated", ["not a rotation"], mode="w")
+    plan = plan_log_reads(log, cps)
+    assert plan == [
+        (tmp_path / "mail.log.2.gz", cps[str(log)].offset),
+        (tmp_path / "mail.log.1", 0),
+        (log, 0),
+    ]
+    assert read_plan(plan) == lines("b", 1) + lines("c", 2) + lines("d", 2)
+
+
+def test_plan_after_immediate_gzip_rotation(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 4))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 3))
+    gzip_file(log, tmp_path / "mail.log.1.gz")  # compress without delaycompress
+    write_lines(log, lines("c", 1), mode="w")
+    plan = plan_log_reads(log, cps)
+    assert plan[0][0].name == "mail.log.1.gz"
+    assert read_plan(plan) == lines("b", 3) + lines("c", 1)
+
+
+def test_plan_after_copytruncate(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 3))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 2))
+    shutil.copyfile(log, tmp_path / "mail.log.1")  # copytruncate: copy, then truncate
+    with open(log, "r+b") as f:
+        f.truncate(0)
+    write_lines(log, lines("c", 2))
+    assert file_identity(log).inode == cps[str(log)].inode  # same inode, new content
+    plan = plan_log_reads(log, cps)
+    assert plan == [(tmp_path / "mail.log.1", cps[str(log)].offset), (log, 0)]
+    assert read_plan(plan) == lines("b", 2) + lines("c", 2)
+
+
+def test_plan_with_dateext_rotation(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 2))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 2))
+    gzip_file(log, tmp_path / "mail.log-20261127.gz")
+    write_lines(log, lines("c", 1), mode="w")
+    write_lines(tmp_path / "mail.log-20261120", lines("old", 1), mode="w")
+    assert [p.name for p in rotated_siblings(log)] == ["mail.log-20261120", "mail.log-20261127.gz"]
+    assert read_plan(plan_log_reads(log, cps)) == lines("b", 2) + lines("c", 1)
+
+
+def test_plan_when_the_checkpointed_file_is_gone_reads_newer_rotations(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 2))
+    write_lines(tmp_path / "mail.log.3", lines("ancient", 1), mode="w")
+    os.utime(tmp_path / "mail.log.3", ns=(0, 0))  # older than the checkpoint
+    cps = {str(log): checkpoint_at_end(log)}
+    os.unlink(log)  # e.g. rotated beyond "rotate N" between two runs
+    write_lines(tmp_path / "mail.log.1", lines("b", 1), mode="w")
+    write_lines(log, lines("c", 1), mode="w")
+    st = os.stat(tmp_path / "mail.log.1")
+    os.utime(tmp_path / "mail.log.1", ns=(st.st_atime_ns, cps[str(log)].mtime_ns + 1))
+    plan = plan_log_reads(log, cps)
+    assert [p.name for p, _ in plan] == ["mail.log.1", "mail.log"]
+    assert all(off == 0 for _, off in plan)
+
+
+def test_plan_when_the_log_is_rotated_but_not_recreated_yet(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 2))
+    cps = {str(log): checkpoint_at_end(log)}
+    write_lines(log, lines("b", 1))
+    os.rename(log, tmp_path / "mail.log.1")
+    plan = plan_log_reads(log, cps)
+    assert plan == [(tmp_path / "mail.log.1", cps[str(log)].offset)]
+
+
+def test_store_checkpoints_survive_reopening_and_drive_the_plan(tmp_path):
+    log = tmp_path / "mail.log"
+    write_lines(log, lines("a", 3))
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        assert store.plan_reads(log) == [(log, 0)]
+        ident = file_identity(log)  # taken before reading, as the job does
+        got = read_plan(store.plan_reads(log))
+        assert got == lines("a", 3)
+        store.save_checkpoint(log, ident.size, identity=ident)
+    write_lines(log, lines("b", 1))
+    os.rename(log, tmp_path / "mail.log.1")
+    write_lines(log, lines("c", 1), mode="w")
+    with Store(db) as store:
+        plan = store.plan_reads(log)
+        assert read_plan(plan) == lines("b", 1) + lines("c", 1)
+        # the plan's last file is the new log: checkpoint it, nothing is new afterwards
+        store.save_checkpoint(log, os.path.getsize(log))
+        assert read_plan(store.plan_reads(log)) == []
+        cp = store.checkpoints()[str(log)]
+        assert cp.inode == os.stat(log).st_ino and cp.first_line_hash
+
+
+def test_first_line_identity_needs_a_complete_line(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"partial line without newline")
+    assert file_identity(log).first_line_hash == ""
+    log.write_bytes(b"first\nsecond\n")
+    h = file_identity(log).first_line_hash
+    gz = tmp_path / "copy.gz"
+    with gzip.open(gz, "wb") as g:
+        g.write(b"first\nother\n")
+    assert file_identity(gz).first_line_hash == h  # decompressed first line
+    with pytest.raises(InputError, match="Cannot read the log file"):
+        file_identity(tmp_path / "missing.log")
+
+
+def test_snapshots_keep_the_base_of_a_rerun_and_prune_the_rest(tmp_path):
+    def decisions(*pairs):
+        return pd.DataFrame(
+            {
+                "address": [a for a, _ in pairs],
+                "decision": [d for _, d in pairs],
+                "rule": ["hard" if d == "suppress" else "" for _, d in pairs],
+            }
+        )
+
+    with Store(tmp_path / "s.db") as store:
+        r1 = store.begin_run(as_of="2026-01-01")
+        store.save_snapshot(
+            r1, decisions(("a@x.de", "suppress"), ("b@x.de", "keep")), as_of="2026-01-01"
+        )
+        store.finish_run(r1, {})
+        assert store.base_run(as_of="2026-01-01") is None  # same night: no earlier run
+        assert store.base_run(as_of="2026-01-02")["run_id"] == r1
+        r2 = store.begin_run(as_of="2026-01-02")
+        store.save_snapshot(r2, decisions(("c@x.de", "suppress")), as_of="2026-01-02")
+        store.finish_run(r2, {})
+        # a rerun of night 2 still compares with night 1, whose snapshot was kept
+        r3 = store.begin_run(as_of="2026-01-02")
+        assert store.base_run(as_of="2026-01-02")["run_id"] == r1
+        assert store.snapshot(r1)["address"].tolist() == ["a@x.de"]
+        store.save_snapshot(r3, decisions(("c@x.de", "suppress")), as_of="2026-01-02")
+        store.finish_run(r3, {})
+        assert len(store.snapshot(r2)) == 0  # superseded by the rerun: pruned
+        assert len(store.snapshot(r1)) == 1 and len(store.snapshot(r3)) == 1
+        r4 = store.begin_run(as_of="2026-01-03")
+        store.save_snapshot(r4, decisions(), as_of="2026-01-03")
+        assert len(store.snapshot(r1)) == 0  # no longer anyone's base
+        assert store.snapshot(None).columns.tolist() == ["address", "decision", "rule"]
