@@ -7,7 +7,10 @@ each stage in its own subprocess so that each peak RSS is its own:
 
 - raw read: iterating over the file's lines (the floor),
 - naive: a Python loop applying one regex to every line, rows into a DataFrame,
-- ``read_bounces``: the real reader (chunked regex scan, classification per unique fact).
+- ``read_bounces``: the real reader (chunked regex scan, classification per unique fact),
+- ``line-by-line``: ``read_bounces`` with the Postfix detector's reference path
+  (``Parser.fast = False``: one regex match and one row at a time), which the column-wise
+  fast path must equal exactly -- what the fast path buys, measured in the same run.
 
 Usage: ``python3 benchmarks/bench_bounces.py [--lines N] [--keep DIR]``
 """
@@ -250,7 +253,15 @@ def stage_read_bounces(path: str) -> dict:
             "skipped": int(df.attrs.get("errors", {}).get("count", 0))}
 
 
-STAGES = {"raw": stage_raw, "naive": stage_naive, "read_bounces": stage_read_bounces}
+def stage_line_by_line(path: str) -> dict:
+    from listcare.bounces.detectors import postfix
+
+    postfix.Parser.fast = False
+    return stage_read_bounces(path)
+
+
+STAGES = {"raw": stage_raw, "naive": stage_naive, "read_bounces": stage_read_bounces,
+          "line-by-line": stage_line_by_line}
 
 
 def run_stage(name: str, path: str) -> dict:
@@ -273,6 +284,8 @@ def main() -> None:
             import pandas  # noqa: F401
 
             import listcare.bounces.read  # noqa: F401
+
+            listcare.bounces.read._detectors()  # the detector modules, imported lazily
             import listcare.bounces.reasons  # noqa: F401
         t0 = time.perf_counter()
         result = STAGES[args.stage](args.path)
@@ -291,14 +304,15 @@ def main() -> None:
               f"{info['deliveries']:,} deliveries, {info['failures']:,} failures) "
               f"in {time.perf_counter() - t0:.1f} s")
         results = {}
-        for name in ("raw", "naive", "read_bounces"):
+        for name in ("raw", "naive", "read_bounces", "line-by-line"):
             r = results[name] = run_stage(name, str(path))
             print(f"{name:>13}: {r['lines'] / r['seconds']:>12,.0f} lines/s  "
                   f"{r['seconds']:6.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  rows {r['rows']:,}"
                   + (f"  (skipped {r['skipped']})" if "skipped" in r else ""))
         speed = {k: v["lines"] / v["seconds"] for k, v in results.items()}
         print(f"read_bounces / naive: {speed['read_bounces'] / speed['naive']:.2f}x   "
-              f"read_bounces / raw read: {speed['read_bounces'] / speed['raw']:.2f}x")
+              f"read_bounces / raw read: {speed['read_bounces'] / speed['raw']:.2f}x   "
+              f"read_bounces / line-by-line: {speed['read_bounces'] / speed['line-by-line']:.2f}x")
         if results["read_bounces"]["rows"] != results["naive"]["rows"]:
             print(f"note: row counts differ (naive {results['naive']['rows']:,}, "
                   f"read_bounces {results['read_bounces']['rows']:,})")

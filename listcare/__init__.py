@@ -56,3 +56,7 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(__all__)
+
+
+# registers the ``df.listcare`` pandas accessor (imports pandas only; the rest lazily)
+from . import accessor as _accessor  # noqa: E402,F401

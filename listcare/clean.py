@@ -69,8 +69,8 @@ _HISTORY_COLUMNS = [
     "source",
     "position",
 ]
-#: kinds that never need evidence columns: read with recipient, kind and time only
-_LIGHT_KINDS = ("delivered", "deferred", "auto_reply")
+#: the kinds whose every event can decide something (see policy.decide)
+_DECIDING_KINDS = ("hard", "soft", "block", "complaint", "unsubscribe")
 
 
 # =========================================================================== lock
@@ -257,10 +257,19 @@ def _run(
                 outputs, per_row, positions = _split(cdf, validation, decisions)
                 _check_conservation(len(cdf), positions)
                 previous = st.snapshot(base["run_id"] if base else None)
-                report = _report(
-                    cdf, per_row, decisions, history, previous, base, new_since, as_of, policy
-                )
                 del history
+                report = _report(
+                    cdf,
+                    per_row,
+                    decisions,
+                    st.count_by_kind(after=as_of - pd.Timedelta(days=30), until=as_of),
+                    sum(st.count_by_kind(until=as_of).values()),
+                    previous,
+                    base,
+                    new_since,
+                    as_of,
+                    policy,
+                )
                 timings["report"] = time.perf_counter() - t
 
                 if not dry_run:
@@ -278,7 +287,9 @@ def _run(
                     "domains_looked_up": len(fresh_domains),
                     "domains_from_cache": cached_n,
                 }
-                st.finish_run(run_id, run_stats)
+                # durations (a monotonic clock, never a date) for the operator's history
+                seconds = {k: round(v, 3) for k, v in timings.items()}
+                st.finish_run(run_id, {**run_stats, "seconds": seconds})
                 timings["store_commit"] = time.perf_counter() - t
                 if dry_run:
                     raise _DryRun
@@ -317,18 +328,23 @@ def _run(
 
 # =========================================================================== steps
 def _history(st: Store, as_of) -> pd.DataFrame:
-    """The full event history for the policy, in two reads: the millions of deliveries
-    with three columns, the (few) other outcomes with their evidence columns."""
-    light = st.events(["timestamp", "recipient", "kind"], until=as_of, kinds=_LIGHT_KINDS)
-    heavy = st.events(
-        _HISTORY_COLUMNS, until=as_of, kinds=[k for k in schema.KINDS if k not in _LIGHT_KINDS]
-    )
-    if not len(light):
+    """What the policy needs of the full history: every outcome that can decide something
+    (bounces, complaints, unsubscribes) with its evidence columns, and of the millions of
+    deliveries only the last one per address (the policy uses nothing else of them;
+    deferred and auto-replies decide nothing and are only counted, in SQL)."""
+    heavy = st.events(_HISTORY_COLUMNS, until=as_of, kinds=_DECIDING_KINDS)
+    last = st.last_deliveries(until=as_of)
+    if not len(last):
         return heavy
+    light = pd.DataFrame(index=last.index)
     for c in _HISTORY_COLUMNS:
-        if c not in light.columns:
-            light[c] = pd.Series(pd.NA, index=light.index, dtype=heavy[c].dtype)
-    return pd.concat([heavy, light[_HISTORY_COLUMNS]], ignore_index=True)
+        if c in last.columns:
+            light[c] = last[c]
+        elif c == "kind":
+            light[c] = pd.Series("delivered", index=last.index, dtype="string")
+        else:
+            light[c] = pd.Series(pd.NA, index=last.index, dtype=heavy[c].dtype)
+    return pd.concat([heavy, light], ignore_index=True)
 
 
 def _read_new_evidence(st: Store, bounces, as_of):
@@ -490,7 +506,9 @@ def _check_conservation(n_rows: int, positions: dict) -> None:
         )
 
 
-def _report(cdf, per_row, decisions, history, previous, base, new_since, as_of, policy) -> dict:
+def _report(
+    cdf, per_row, decisions, counts_30d, total, previous, base, new_since, as_of, policy
+) -> dict:
     """What happened, deterministically: the same store state gives the same report."""
     dec = per_row["decision"]
     outcomes = {
@@ -532,8 +550,7 @@ def _report(cdf, per_row, decisions, history, previous, base, new_since, as_of, 
         )
 
     # ---- events and bounce rates
-    window = history[history["timestamp"] > as_of - pd.Timedelta(days=30)]
-    kinds = window["kind"].value_counts()
+    kinds = pd.Series(counts_30d, dtype="int64")
     attempts = int(sum(kinds.get(k, 0) for k in ("delivered", "hard", "soft", "block")))
     rates = {
         k: round(int(kinds.get(k, 0)) / attempts, 6) if attempts else None
@@ -564,7 +581,7 @@ def _report(cdf, per_row, decisions, history, previous, base, new_since, as_of, 
         "addresses": {str(k): int(v) for k, v in decisions["decision"].value_counts().items()},
         "changes": changes,
         "events": {
-            "total": int(len(history)),
+            "total": int(total),
             "new_since_last_run": new_since,
             "last_30_days": {str(k): int(v) for k, v in kinds.items()},
             "bounce_rates_30_days": rates,

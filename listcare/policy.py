@@ -224,8 +224,10 @@ def address_key(values) -> pd.Series:
     codes, uniques = pd.factorize(s.to_numpy(dtype=object, na_value=None))
     norm = pd.Series(uniques, dtype="string").str.strip().str.lower()
     norm = norm.where(norm != "", pd.NA).to_numpy(dtype=object, na_value=None)
-    for i in np.flatnonzero([v is not None and not v.isascii() for v in norm]):
-        norm[i] = _ascii_domain(norm[i])
+    present = [v for v in norm if v is not None]
+    if not "".join(present).isascii():  # one C-level check for the usual all-ASCII list
+        for i in np.flatnonzero([v is not None and not v.isascii() for v in norm]):
+            norm[i] = _ascii_domain(norm[i])
     out = np.empty(len(codes), dtype=object)
     ok = codes >= 0
     out[ok] = norm[codes[ok]]
@@ -667,23 +669,24 @@ def carry_since(decisions: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Da
         return decisions
     prev = previous[["address", "decision", "rule", "since"]].drop_duplicates("address")
     prev = prev.set_index("address")
-    pos = prev.index.get_indexer(decisions["address"].to_numpy(dtype=object))
+    dec = decisions["decision"].to_numpy(dtype=object)
+    cand = np.flatnonzero(dec != "keep")  # only decisions that can have started earlier
+    pos = prev.index.get_indexer(decisions["address"].to_numpy(dtype=object)[cand])
     hit = pos >= 0
-    p = prev.iloc[pos[hit]]
-    same = (
-        p["decision"].to_numpy(dtype=object) == decisions["decision"].to_numpy(dtype=object)[hit]
-    ) & (p["rule"].to_numpy(dtype=object) == decisions["rule"].to_numpy(dtype=object)[hit])
+    rows, p = cand[hit], prev.iloc[pos[hit]]
+    same = (p["decision"].to_numpy(dtype=object) == dec[rows]) & (
+        p["rule"].to_numpy(dtype=object) == decisions["rule"].to_numpy(dtype=object)[rows]
+    )
     before = pd.to_datetime(p["since"], utc=True).array.asi8
-    now = decisions["since"].array.asi8[hit]
+    now = decisions["since"].array.asi8[rows]
     earlier = same & (before != _NAT) & ((now == _NAT) | (before < now))
     if not earlier.any():
         return decisions
-    out = decisions.copy()
-    since = out["since"].array.asi8.copy()
-    rows = np.flatnonzero(hit)[earlier]
-    since[rows] = before[earlier]
-    out["since"] = _utc(since).to_numpy()
-    out["since"] = pd.to_datetime(out["since"], utc=True)
+    since = decisions["since"].array.asi8.copy()
+    since[rows[earlier]] = before[earlier]
+    out = decisions.copy(deep=False)  # new columns only: the input stays as it was
+    out["since"] = pd.DatetimeIndex(since.view("M8[ns]")).tz_localize("UTC")
+    out.attrs = dict(decisions.attrs)
     return out
 
 

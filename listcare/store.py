@@ -59,6 +59,9 @@ __all__ = [
 
 #: rows per ``executemany`` batch when bulk-inserting events
 BATCH_ROWS = 50_000
+#: SQLite page cache (negative: KiB) for writing, and for the GROUP BY of last_deliveries
+_SQLITE_CACHE = -262144
+_SQLITE_SORT_CACHE = -2000
 #: how much of a file's start is read to find (and hash) its first line
 _HEAD_BYTES = 65_536
 
@@ -741,6 +744,49 @@ class Store:
                 out[name] = pd.Series(np.array(values, dtype=object), dtype="string")
         return pd.DataFrame(out, columns=names)
 
+    def last_deliveries(self, *, until=None) -> pd.DataFrame:
+        """``recipient`` and ``timestamp`` of the last ``delivered`` event per recipient.
+
+        All the policy needs of the (many) deliveries: aggregated by the database instead
+        of fetching every delivery row.
+        """
+        ts = events_t.c.timestamp
+        stmt = sa.select(events_t.c.recipient, sa.func.max(ts)).where(
+            events_t.c.kind == "delivered", ts.is_not(None)
+        )
+        if until is not None:
+            stmt = stmt.where(ts <= int(_to_utc(until).value // 1000))
+        stmt = stmt.group_by(events_t.c.recipient)
+        with self._connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # measured: SQLite's GROUP BY sorter is 3x slower with the big
+                # page cache that bulk inserts want (2M events: 7 s against 2 s)
+                conn.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_SORT_CACHE}")
+            try:
+                rows = _fetch_raw(conn, stmt)
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA cache_size={_SQLITE_CACHE}")
+        cols = list(zip(*rows, strict=True)) if rows else [(), ()]
+        return pd.DataFrame(
+            {
+                "recipient": pd.Series(np.array(cols[0], dtype=object), dtype="string"),
+                "timestamp": _from_micros(cols[1]),
+            }
+        )
+
+    def count_by_kind(self, *, after=None, until=None) -> dict[str, int]:
+        """Number of events per kind with a timestamp in (*after*, *until*]."""
+        ts = events_t.c.timestamp
+        stmt = sa.select(events_t.c.kind, sa.func.count()).where(ts.is_not(None))
+        if after is not None:
+            stmt = stmt.where(ts > int(_to_utc(after).value // 1000))
+        if until is not None:
+            stmt = stmt.where(ts <= int(_to_utc(until).value // 1000))
+        with self._connect() as conn:
+            rows = conn.execute(stmt.group_by(events_t.c.kind)).fetchall()
+        return {str(k): int(n) for k, n in sorted(rows)}
+
     # ------------------------------------------------------------------ checkpoints
     def checkpoints(self) -> dict[str, Checkpoint]:
         with self._connect() as conn:
@@ -981,7 +1027,9 @@ def _sqlite_setup(engine: sa.Engine) -> None:
             # FULL: a committed run survives a power cut, not only a killed process
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=10000")
-            cur.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk loads of millions of events
+            # bulk inserts of millions of events with random ids: 1M take 22 s with
+            # SQLite's default 2 MiB cache, 8 s with 256 MiB (measured)
+            cur.execute(f"PRAGMA cache_size={_SQLITE_CACHE}")
         finally:
             cur.close()
 

@@ -418,3 +418,24 @@ def test_next_night_after_a_gzip_rotation_reads_the_compressed_remainder(job):
     assert report["changes"]["newly_suppressed"] == {"soft": 1}
     again = run(job, as_of=NIGHT2)
     assert (again["run"]["lines_read"], again["run"]["new_events"]) == (0, 0)
+
+
+def test_the_readme_clean_command_runs_on_the_bundled_examples(tmp_path):
+    import re
+
+    section = (ROOT / "README.md").read_text().split("### The nightly clean job", 1)[1]
+    command = re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)[0]
+    shutil.copytree(ROOT / "listcare" / "data" / "examples", tmp_path / "listcare/data/examples")
+    proc = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    # quiet without a terminal (cron): at most the reputation alert
+    assert proc.stderr == ""
+    alert = report["sender_reputation"]["blocks_30_days"] > 0
+    assert (proc.stdout == "") != alert and ("reputation alert" in proc.stdout) == alert
+    o = report["outcomes"]
+    assert o["rows"] == len(read_contacts(tmp_path / "listcare/data/examples/contacts.csv"))
+    assert o["clean"] + o["suppressed"] + o["reconfirm"] == o["rows"]
+    assert o["suppressed"] > 0 and report["events"]["total"] > 0

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from listcare import DecayModel, bounce_rate_by_cohort, durations_from
 from listcare.decay import MONTH_DAYS, kaplan_meier, logrank_test, turnbull, wilson_interval
@@ -383,6 +385,61 @@ def test_durations_from_matches_a_naive_implementation():
         assert d.loc[i, "duration"] == pytest.approx((end - s) / pd.Timedelta(days=MONTH_DAYS))
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.integers(0, 1500),
+            st.sampled_from(["hard", "delivered", "soft", "deferred"]),
+        ),
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 1000)), min_size=1, max_size=8),
+)
+def test_durations_from_invariants(event_rows, contact_rows):
+    base = pd.Timestamp("2023-01-01", tz="UTC")
+    as_of = base + pd.Timedelta(days=1200)
+    addresses = [f"u{i}@example.org" for i in range(6)]
+    contacts = pd.DataFrame(
+        {
+            "email": [
+                addresses[a].upper() if k % 2 else addresses[a]
+                for k, (a, _) in enumerate(contact_rows)
+            ],
+            "acquired_at": [base + pd.Timedelta(days=d) for _, d in contact_rows],
+        },
+        index=[f"row{k}" for k in range(len(contact_rows))],
+    )
+    events = pd.DataFrame(
+        {
+            "recipient": [addresses[a] for a, _, _ in event_rows],
+            "timestamp": pd.to_datetime(
+                [base + pd.Timedelta(days=d) for _, d, _ in event_rows], utc=True
+            ),
+            "kind": [k for _, _, k in event_rows],
+        }
+    )
+    d = durations_from(contacts, events, as_of=as_of)
+    assert list(d.index) == list(contacts.index)  # every contact, once, in order
+    assert (d["duration"] >= 0).all() and (d["end"] <= as_of).all()
+    assert ((d["last_good"] >= 0) & (d["last_good"] <= d["duration"] + 1e-12)).all()
+    assert (~d["event"] | d["mailed"]).all()
+    span = (d["end"] - d["start"]) / pd.Timedelta(days=MONTH_DAYS)
+    np.testing.assert_allclose(d["duration"], span)
+    for key, row in d.iterrows():
+        email = contacts.loc[key, "email"].lower()
+        mine = events[
+            (events["recipient"] == email)
+            & (events["timestamp"] >= row["start"])
+            & (events["timestamp"] <= as_of)
+        ]
+        hard = mine.loc[mine["kind"] == "hard", "timestamp"]
+        assert row["event"] == (len(hard) > 0)
+        if len(hard):
+            assert row["end"] == hard.min()
+
+
 def simulate_mailings(n, monthly_rate, *, seed, months=36, as_of="2026-01-01", every=1):
     """A list mailed every *every* months: delivered while good, a hard bounce at the first send after it went bad."""
     rng = np.random.default_rng(seed)
@@ -469,7 +526,7 @@ def test_fit_by_interval_censored():
 def test_turnbull_is_kaplan_meier_without_intervals_and_self_consistent_with_them():
     t, e = simulate(1500, 0.03, seed=17)
     t = np.round(t, 1)
-    tb = turnbull(t, np.where(e, t, np.inf)).set_index("upper")["survival"]
+    tb = turnbull(t, np.where(e, t, np.inf), tol=1e-9).set_index("upper")["survival"]
     km = kaplan_meier(t, e).set_index("timeline")["survival"].iloc[1:]
     np.testing.assert_allclose(tb.loc[km.index], km, atol=1e-6)
     # interval-censored: the NPMLE's optimality (Kuhn-Tucker) conditions hold: every
@@ -478,7 +535,7 @@ def test_turnbull_is_kaplan_meier_without_intervals_and_self_consistent_with_the
     d = durations_from(contacts, events, as_of=as_of)
     lo = np.where(d["event"], d["last_good"], d["duration"])
     hi = np.where(d["event"], d["duration"], np.inf)
-    res = turnbull(lo, hi)
+    res = turnbull(lo, hi, tol=1e-7)
     q_lo, q_hi, p = res["lower"].to_numpy(), res["upper"].to_numpy(), res["mass"].to_numpy()
     cover = (lo[:, None] <= q_lo[None, :]) & (q_hi[None, :] <= hi[:, None])
     grad = (cover / (cover @ p)[:, None]).sum(axis=0) / len(lo)

@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from listcare import schema
 from listcare.bounces import read as R
 from listcare.bounces.read import mask_tokens, read_bounces
 from listcare.bounces.reasons import classify_parts
 from listcare.bounces.records import event_id
-from listcare.exceptions import ConfigError
+from listcare.exceptions import ConfigError, InputError
 
 from .conftest import FIXTURES, ROOT
 
@@ -240,6 +242,167 @@ def test_mask_tokens_keeps_codes_and_words():
     assert m.startswith("550-5.1.1 <user@example.invalid>: User unknown 0 - gsmtp [0]")
     assert "Jo.Doe" not in m and "203.0.113.7" not in m
     assert mask_tokens("421 4.7.0 [TSS04] try later") == "421 4.7.0 [0] try later"
+
+
+# --------------------------------------------------------------------------- postfix fast path
+def read_both(data, **kw):
+    """(fast, reference) readings of the same input: the column-wise Postfix reader and
+    :meth:`Parser.feed_lines`, the straightforward line-by-line one."""
+    from listcare.bounces.detectors import postfix as PF
+
+    fast = read_bounces(data, **kw)
+    PF.Parser.fast = False
+    try:
+        slow = read_bounces(data, **kw)
+    finally:
+        PF.Parser.fast = True
+    return fast, slow
+
+
+def assert_same_reading(fast, slow):
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert fast.attrs == slow.attrs
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.glob("postfix-*.log")))
+def test_fast_path_equals_reference_on_every_postfix_fixture(name, monkeypatch):
+    as_of = "2027-01-02" if "newyear" in name else AS_OF
+    for size in (97, 1000, R.CHUNK_BYTES):
+        monkeypatch.setattr(R, "CHUNK_BYTES", size)
+        fast, slow = read_both(LOGS / name, as_of=as_of)
+        assert len(fast) > 0
+        assert_same_reading(fast, slow)
+    berlin = pd.Timestamp(AS_OF, tz="Europe/Berlin") if "newyear" not in name else pd.Timestamp("2027-01-02", tz="Europe/Berlin")
+    assert_same_reading(*read_both(LOGS / name, as_of=berlin))
+
+
+def test_fast_path_equals_reference_on_a_generated_log(tmp_path, monkeypatch):
+    bench = _bench_module()
+    path = tmp_path / "gen.log"
+    bench.generate_postfix_log(path, 20_000, seed=11)
+    # make it harder: upper-case domains, a second ": to=<" in a text, broken and unknown
+    # lines, an expiry of a queue id that was deferred
+    text = path.read_bytes().split(b"\n")
+    deferred = next(i for i, ln in enumerate(text) if b"status=deferred" in ln)
+    qid = text[deferred].split(b": ")[1]
+    dl = [i for i, ln in enumerate(text) if b": to=<" in ln]
+    text[dl[10]] = text[dl[10]].replace(b"@gmail.com", b"@GMail.COM")
+    text[dl[20]] = text[dl[20]] + b" quoting: to=<x@y.example>, status=sent"
+    text[dl[30]] = text[dl[30]].replace(b"status=", b"status=bogus")
+    text[dl[40]] = text[dl[40]][:-20].replace(b"status=", b"status=b") + b"\xff"
+    text.insert(deferred + 5, b"Nov 26 23:00:00 mail postfix/qmgr[999]: %b: from=<news@sender.example>, status=expired, returned to sender" % qid)
+    path.write_bytes(b"\n".join(text))
+    monkeypatch.setattr(R, "CHUNK_BYTES", 64 << 10)
+    fast, slow = read_both(path, as_of="2026-12-31")
+    assert len(fast) > 3000 and (fast["kind"] != "delivered").sum() > 100
+    assert fast.attrs["errors"]["count"] == 2
+    assert "GMail.COM" not in set(fast["recipient"]) and fast["recipient"].str.endswith("@gmail.com").sum() > 100
+    assert_same_reading(fast, slow)
+
+
+# the pieces of Postfix delivery lines, and what goes wrong with them in the wild
+_STAMPS = [b"Nov 26 10:00:01", b"Nov  6 10:00:02", b"2026-11-26T10:00:03.5+01:00", b"Nov 26 2026 10:00:04",
+           b"Nov 31 10:00:05", b"Feb 29 10:00:06"]
+_QIDS = [b"0A1B2C3D4E", b"5B1C22D0B2", b"77"]
+_RCPTS = [b"a@example.com", b"Bob.Jones@GMAIL.com", b"caf\xc3\xa9@Example.com", b"bad\xff@EX.com", b"", b"c@d", b"MiXeD@x.Y"]
+_ORIG = [b"", b"orig_to=<List@Sender.example>, ", b"orig_to=<>, "]
+_RELAYS = [b"mx.example.com[192.0.2.1]:25", b"none", b"local", b"private/dovecot-lmtp", b"gmail-smtp-in.l.google.com[142.250.27.26]:25"]
+_OUTCOMES = [
+    (b"2.0.0", b"sent", b" (250 2.0.0 Ok: queued as 4dHz1k0Q2Nz9v)"),
+    (b"2.0.0", b"sent", b" (250 ok)"),
+    (b"2.0.0", b"sent", b""),
+    (b"2.0.0", b"sent", b" (delivered via dovecot service \xe9)"),
+    (b"5.1.1", b"bounced", b" (host mx.example.com[192.0.2.1] said: 550 5.1.1 <a@example.com>: User unknown (in reply to RCPT TO command))"),
+    (b"5.7.1", b"bounced", b" (host mx.example.com[192.0.2.1] said: 554 5.7.1 Client host [203.0.113.7] blocked using zen.spamhaus.org (in reply to RCPT TO command))"),
+    (b"4.4.1", b"deferred", b" (connect to mx.dead-domain.example[198.51.100.99]:25: Connection timed out)"),
+    (b"4.2.2", b"SOFTBOUNCE", b" (host mx said: 452 4.2.2 Mailbox full)"),
+    (b"5.4.7", b"expired", b", returned to sender"),
+    (b"5.0.0", b"undeliverable", b" (undeliverable address: host or domain name not found)"),
+    (b"2.0.0", b"deliverable", b" (delivers to mailbox)"),
+    (b"5.1.1", b"bogus", b" (x)"),
+    (b"5.1.1", b"bounc", b""),
+]
+_NOISE = [
+    b"Nov 26 10:00:00 mail postfix/qmgr[1187]: 0A1B2C3D4E: from=<news@sender.example>, status=expired, returned to sender",
+    b"Nov 26 10:00:00 mail postfix/qmgr[1187]: 77: from=<>, status=expired, returned to sender",
+    b"Nov 26 10:00:00 mail postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[198.51.100.1]: 550 5.1.1 <n@s.example>: "
+    b"Recipient address rejected; from=<x@y.example> to=<n@s.example> proto=ESMTP",
+    b"Nov 26 10:00:00 mail postfix/qmgr[1187]: 0A1B2C3D4E: removed",
+    b"Nov 26 10:00:00 mail dovecot: imap-login: user=<a@b.example>",
+    b"",
+]
+
+_line = st.builds(
+    lambda ts, pid, qid, rcpt, orig, relay, out: (
+        b"%b mail postfix/smtp%b: %b: to=<%b>, %brelay=%b, delay=1, delays=0/0/0/1, dsn=%b, status=%b%b"
+        % (ts, pid, qid, rcpt, orig, relay, *out)),
+    st.sampled_from(_STAMPS), st.sampled_from([b"[3125]", b""]), st.sampled_from(_QIDS), st.sampled_from(_RCPTS),
+    st.sampled_from(_ORIG), st.sampled_from(_RELAYS), st.sampled_from(_OUTCOMES),
+)
+_edit = st.one_of(
+    st.tuples(st.just("cut"), st.integers(0, 250)),
+    st.tuples(st.just("insert"), st.integers(0, 250),
+              st.sampled_from([b": to=<", b"x", b"\xff", b"\r", b"\n", b", ", b">", b"<", b" ", b"\x00", b"A"])),
+)
+
+
+def _edited(line: bytes, edits) -> bytes:
+    for e in edits:
+        line = line[: e[1]] if e[0] == "cut" else line[: e[1]] + e[2] + line[e[1]:]
+    return line
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.one_of(_line, st.sampled_from(_NOISE)), st.lists(_edit, max_size=2)), min_size=1, max_size=30),
+       st.booleans(), st.sampled_from([64, 300, 1 << 20]), st.sampled_from(["report", "raise"]))
+def test_fast_path_equals_reference_on_generated_lines(lines, final_newline, chunk, errors):
+    """Whatever the lines (upper-case domains, orig_to, undecodable bytes, a second
+    ": to=<", unknown or truncated statuses, bad dates, expiries of deferred queue ids, a
+    chunk boundary anywhere): the fast path gives exactly the reference's rows, errors,
+    offsets and -- in errors="raise" mode -- the same first error."""
+    data = b"\n".join(_edited(ln, edits) for ln, edits in lines) + (b"\n" if final_newline else b"")
+    old = R.CHUNK_BYTES
+    R.CHUNK_BYTES = chunk
+    try:
+        outcome = []
+        for fast in (True, False):
+            from listcare.bounces.detectors import postfix as PF
+
+            PF.Parser.fast = fast
+            try:
+                outcome.append(read_bounces(data, format="postfix", as_of=AS_OF, errors=errors))
+            except InputError as exc:
+                outcome.append(str(exc))
+            finally:
+                PF.Parser.fast = True
+    finally:
+        R.CHUNK_BYTES = old
+    fast, slow = outcome
+    if isinstance(fast, str) or isinstance(slow, str):
+        assert fast == slow
+    else:
+        assert_same_reading(fast, slow)
+
+
+def _mask_reference(text: str) -> str:
+    """mask_tokens as first written: one Python callback per token."""
+    return R._TOKEN_RE.sub(R._mask_token, R._ADDR_RE.sub("user@example.invalid", text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aZ_0123459.-- @<>[]:;,\n\u00e9\u0663", max_size=60))
+def test_mask_regex_equals_the_per_token_rule(text):
+    assert mask_tokens(text) == _mask_reference(text)
+
+
+def test_mask_regex_equals_the_per_token_rule_on_real_texts():
+    bench = _bench_module()
+    texts = [t.format(tok="d9443c01a7", n=421, rcpt="Jo.Doe@example.com", domain="example.com") for *_, t in bench.FAILURES]
+    texts += [r.diagnostic for r in read_bounces(LOGS / "postfix-classic.log", as_of=AS_OF).itertuples() if r.diagnostic]
+    texts += ["..1234 -550-5.1.1- 12345 5.7.1. x1y2z 550-5.1.1x 4.16.55.1 [TSS04]"]
+    assert len(texts) > 20
+    for t in texts:
+        assert mask_tokens(t) == _mask_reference(t), t
 
 
 # --------------------------------------------------------------------------- exim

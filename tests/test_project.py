@@ -68,3 +68,28 @@ def test_lazy_exports_resolve():
     assert listcare.DecayModel.__name__ == "DecayModel"
     with pytest.raises(AttributeError):
         listcare.no_such_name  # noqa: B018
+
+
+def test_readme_main_job_runs_on_the_bundled_examples(tmp_path):
+    """The quick start's first command, as a real process (outputs redirected to tmp)."""
+    import json
+    import shlex
+    import subprocess
+    import sys
+
+    cmd = readme_commands()[0].split("&&", 1)[1].strip()
+    args = shlex.split(cmd)
+    assert args[:2] == ["listcare", "clean"]
+    args = [a.replace("out/", f"{tmp_path}/") for a in args[1:]]
+    proc = subprocess.run(
+        [sys.executable, "-m", "listcare.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    from listcare import read_contacts
+
+    n_contacts = len(read_contacts(ROOT / "listcare/data/examples/contacts.csv"))
+    outcomes = report["outcomes"]
+    assert sum(outcomes[k] for k in ("clean", "suppressed", "reconfirm")) == n_contacts
+    for name in ("clean.csv", "suppressed.csv", "reconfirm.csv", "report.md", "decay.png"):
+        assert (tmp_path / name).stat().st_size > 0

@@ -241,3 +241,19 @@ def test_cli_bounces_errors_have_exit_codes(tmp_path):
     res = CliRunner().invoke(main, ["bounces", str(tmp_path / "nope.log"), "-o", str(out)])
     assert res.exit_code == InputError.exit_code
     assert not out.exists()
+
+
+def test_a_bounce_quoting_log_lines_is_still_mail(tmp_path):
+    quoted = (LOGS / "postfix-classic.log").read_text().split("\n")[7]
+    msg = (
+        "From: MAILER-DAEMON@mail.sender.example\nTo: news@sender.example\n"
+        "Subject: Undelivered Mail Returned to Sender\nDate: Thu, 26 Nov 2026 06:25:16 +0000\n"
+        "Message-ID: <x1@mail.sender.example>\n\n"
+        "I'm sorry to have to inform you that your message could not be delivered.\n"
+        "<Bob.Jones@gmail.com>: host gmail-smtp-in.l.google.com said: 550 5.1.1 no such user\n\n"
+        f"Log excerpt:\n{quoted}\n"
+    )
+    p = tmp_path / "bounce.eml"
+    p.write_text(msg)
+    df = read_bounces(p)
+    assert df.attrs["formats"] == {str(p): "mail"}

@@ -569,3 +569,25 @@ def test_snapshots_keep_the_base_of_a_rerun_and_prune_the_rest(tmp_path):
         store.save_snapshot(r4, decisions(), as_of="2026-01-03")
         assert len(store.snapshot(r1)) == 0  # no longer anyone's base
         assert store.snapshot(None).columns.tolist() == ["address", "decision", "rule"]
+
+
+def test_last_deliveries_and_counts_by_kind(tmp_path):
+    ev = make_events(6).assign(
+        recipient=["a@x.de", "a@x.de", "b@x.de", "b@x.de", "c@x.de", "a@x.de"],
+        kind=["delivered", "delivered", "delivered", "hard", "deferred", "delivered"],
+    )
+    ev.loc[5, "timestamp"] = pd.NaT  # an undated delivery cannot be the last one
+    with Store(tmp_path / "s.db") as store:
+        store.add_events(ev)
+        last = store.last_deliveries().sort_values("recipient").reset_index(drop=True)
+        assert last["recipient"].tolist() == ["a@x.de", "b@x.de"]
+        assert last["timestamp"].tolist() == [ev.loc[1, "timestamp"], ev.loc[2, "timestamp"]]
+        assert str(last["timestamp"].dtype) == "datetime64[ns, UTC]"
+        early = store.last_deliveries(until=ev.loc[0, "timestamp"])
+        assert early["recipient"].tolist() == ["a@x.de"]
+        assert store.count_by_kind() == {"deferred": 1, "delivered": 3, "hard": 1}
+        assert store.count_by_kind(after=ev.loc[2, "timestamp"]) == {"deferred": 1, "hard": 1}
+        assert store.count_by_kind(until=ev.loc[0, "timestamp"]) == {"delivered": 1}
+        # the page cache for bulk writes is back after the GROUP BY
+        with store._engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -262144

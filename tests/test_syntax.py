@@ -298,3 +298,158 @@ def test_an_unmodelled_email_validator_version_uses_validate_email_itself(monkey
     assert not syntax._fast_enabled() and not syntax._mirror_usable()
     assert ours("Info@Example.COM") == reference("Info@Example.COM")
     assert ours("J@MÜLLER.de") == reference("J@MÜLLER.de")
+
+
+# ---------------------------------------------------------------- the columnar path
+def _decoded(c: syntax.Columns) -> dict:
+    """A Columns as plain lists, its key codes as "position of the first row with the
+    same key" (the numbering of codes is free; the grouping is what counts)."""
+    domains = [*c.domains, ""]
+    keys = c.key_codes.tolist()
+    first: dict = {}
+    return {
+        "ok": c.ok.tolist(),
+        "normalized": c.normalized.tolist(),
+        "domain": [domains[i] for i in c.domain_codes.tolist()],
+        "domains": list(c.domains),
+        "group": [first.setdefault(k, i) if k >= 0 else -1 for i, k in enumerate(keys)],
+        "role": c.role.tolist(),
+        "reason": c.reason.tolist(),
+        "message": c.message.tolist(),
+    }
+
+
+def agree(strings: list[str]) -> None:
+    """The Arrow path, the pure-Python path and email-validator alone (fast=False) give
+    the same columns, messages included; keys and roles match their definitions."""
+    arrow = _decoded(syntax.columns(strings, roles=ROLES, arrow=True))
+    pure = _decoded(syntax.columns(strings, roles=ROLES, arrow=False))
+    ref = _decoded(syntax.columns(strings, roles=ROLES, fast=False))
+    assert arrow == pure
+    assert arrow == ref
+    # the grouping is the lowercased normalised address's, and roles are lists.is_role's
+    by_key: dict = {}
+    for i, (ok, norm) in enumerate(zip(arrow["ok"], arrow["normalized"], strict=True)):
+        want = by_key.setdefault(norm.lower(), i) if ok else -1
+        assert arrow["group"][i] == want
+        assert arrow["role"][i] == (ok and lists.is_role(norm[: norm.rindex("@")]))
+    # domains: each once, in order of first appearance
+    seen = list(dict.fromkeys(d for d, ok in zip(arrow["domain"], arrow["ok"], strict=True) if ok))
+    assert arrow["domains"] == seen
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(near_valid(), hostile(), international()), max_size=25))
+def test_arrow_and_python_paths_equal_email_validator_on_lists(strings):
+    stripped = [s.strip() for s in strings]
+    # duplicates by case and whitespace, across the fast and the slow path
+    agree(stripped + [s.upper() for s in stripped] + [" " + s for s in stripped[:3]])
+
+
+def test_arrow_path_takes_the_common_case_and_edge_cases_agree():
+    plain = ["john.doe@example.com", "Info@GMX.DE", "a+b@sub.t-online.de", "x_y@1und1.de"]
+    pa, pc = syntax._pyarrow()
+    c = syntax._arrow_columns(plain, ROLES, pa, pc)
+    assert c is not None and c.ok.all() and c.reason.tolist() == [""] * 4
+    assert c.normalized.tolist()[1] == "info@gmx.de"
+    agree(
+        plain
+        + [
+            "Postmaster@Example.COM",  # an RFC 2142 name: lowercased
+            "Vertrieb+News@firma.de",  # a role with a tag
+            "a--b@example.com",  # "--": left to the Python path, still valid
+            "a@ab--cd.com",
+            "a@xn--mnchen-3ya.de",
+            "a@x.local",
+            "a@" + "b" * 63 + ".de",
+            "a@" + "b" * 64 + ".de",
+            "x" * 64 + "@example.com",
+            "a@" + ".".join(["c" * 63] * 3) + "." + "d" * 59 + ".de",  # 254 characters
+            "a@" + ".".join(["c" * 63] * 3) + "." + "d" * 60 + ".de",  # 255
+            "a@b.de\n",
+            "a@b.de ",
+            "",
+            "a@b.123",
+            "A@B.DE",
+            "a@b.de",
+            "a@localhost",
+            "j@müller.de",
+            "J@XN--MLLER-KVA.DE",
+        ]
+    )
+
+
+def test_roles_with_regex_characters_and_tags():
+    roles = frozenset({"a+b", "x.y", "o'neil", "ü", "c*", "info"})
+    strings = [
+        "a+b@x.de",
+        "a+b+c@x.de",
+        "a@x.de",
+        "x.y+z@x.de",
+        "xzy@x.de",
+        "O'Neil@x.de",
+        "c*@x.de",
+        "cc@x.de",
+        "c@x.de",
+        "ü@x.de",
+        "INFO+a+b@x.de",
+        "infos@x.de",
+    ]
+    want = [True, False, False, True, False, True, True, False, False, True, True, False]
+    for arrow in (True, False):
+        assert syntax.parse_columns(strings, roles=roles, arrow=arrow)["role"] == want
+
+
+def test_raw_values_are_stripped_like_strip_values():
+    raw = [" a@b.de", "A@B.DE\t", None, float("nan"), pd.NA, 42, b"x@y.de ", "", "\u00a0c@d.de"]
+    for values in (raw, pd.Series(raw, dtype=object), pd.Series(["  a@b.de", "x"])):
+        want = _decoded(syntax.columns(syntax.strip_values(values), roles=ROLES, arrow=False))
+        for arrow in (True, False):
+            got = _decoded(syntax.columns(values, roles=ROLES, arrow=arrow, strip=True))
+            assert got == want
+
+
+def test_strings_arrow_cannot_take_go_the_pure_path():
+    strings = ["a@b.de", "x\ud800@b.de", "b@b.de"]  # a lone surrogate: not UTF-8
+    pa, pc = syntax._pyarrow()
+    assert syntax._arrow_columns(strings, ROLES, pa, pc) is None
+    agree(strings)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("aAzZ09.-", max_size=30))
+@example("-a.de")
+@example("a.de-")
+@example("a..de")
+@example("a.-de")
+@example("A.DE")
+@example("b" * 254)
+def test_mirror_domain_shortcut_equals_email_validator(domain):
+    from email_validator import syntax as evs
+
+    try:
+        want = (evs.validate_email_domain_name(domain), None)
+    except EmailNotValidError as exc:
+        want = (None, str(exc))
+    assert syntax._Mirror()._domain(domain) == want
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(near_valid(), hostile(), international()))
+def test_mirror_quick_answer_equals_email_validator(s):
+    s = s.strip()
+    quick = syntax._Mirror().quick(s)
+    if quick is not None:
+        assert quick == syntax._slow_one(s)  # validate_email itself, message included
+
+
+def test_no_character_decomposes_to_one_starting_with_an_at_sign():
+    # Mirror.quick relies on it: split_email's NFC test then never moves the first "@"
+    import sys
+    import unicodedata
+
+    assert not [
+        hex(i)
+        for i in range(sys.maxunicode + 1)
+        if unicodedata.decomposition(chr(i)).startswith("0040")
+    ]

@@ -458,3 +458,119 @@ def test_syntax_only_never_imports_dns_code():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_cli_keeps_input_columns_that_share_a_validation_name(tmp_path):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+    from listcare.contacts import read_contacts
+
+    src = tmp_path / "in.csv"
+    src.write_text("email,status,domain\nx@example.org,customer,crm\n")
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(main, ["validate", str(src), "-o", str(out), "--no-dns"])
+    assert res.exit_code == 0, res.output
+    df = read_contacts(out)
+    assert df["status"].tolist() == ["customer"] and df["domain"].tolist() == ["crm"]
+    assert df["listcare_status"].tolist() == ["unknown"]
+    assert df["listcare_domain"].tolist() == ["example.org"]
+
+
+def _expected_rows(values, results, check_dns):
+    """validate()'s documented precedence, row by row, from syntax.parse and the lists:
+    the reference for the column-wise composition (codes into a table of texts)."""
+    from listcare.address import lists, syntax
+    from listcare.address.validate import _DETAIL, NO_MAIL_HOST_REASONS
+
+    rows, first = [], {}
+    for i, v in enumerate(values):
+        p = syntax.parse(syntax.strip_values([v])[0])
+        if not p.ok:
+            rows.append(("invalid", p.reason, p.message, None, None, None, False, False, None))
+            continue
+        dup = first.setdefault(p.normalized.lower(), i)
+        r = results.get(p.domain) if check_dns else None
+        mail_host = None
+        if r is not None and r.status == "valid":
+            mail_host = True
+        elif r is not None and r.status == "invalid" and r.reason in NO_MAIL_HOST_REASONS:
+            mail_host = False
+        sugg = lists.suggest_domain(p.domain, mail_host=mail_host)
+        disposable = lists.is_disposable(p.domain)
+        role = lists.is_role(p.local)
+        if r is not None and r.status in ("invalid", "unknown"):
+            key = "dns_invalid" if r.status == "invalid" else "dns_unknown"
+            det = r.detail or _DETAIL[key].format(domain=p.domain, reason=r.reason)
+            if sugg:
+                det = f"{det.rstrip()} Did you mean {sugg}?"
+            st = (r.status, r.reason, det)
+        elif sugg:
+            st = ("risky", "typo", _DETAIL["typo"].format(domain=p.domain, suggested=sugg))
+        elif disposable:
+            st = ("risky", "disposable", _DETAIL["disposable"].format(domain=p.domain))
+        elif role:
+            st = ("risky", "role", _DETAIL["role"])
+        elif check_dns:
+            st = ("valid", "", _DETAIL["valid"])
+        else:
+            st = ("unknown", "not_checked", _DETAIL["not_checked"])
+        suggestion = f"{p.local}@{sugg}" if sugg else None
+        rows.append(
+            (*st, p.normalized, p.domain, suggestion, disposable, role, None if dup == i else dup)
+        )
+    return rows
+
+
+MESSY = [
+    "anna@example.org",
+    " Anna@Example.org ",
+    "ANNA@EXAMPLE.ORG",
+    "info@example.org",
+    "Info+News@Example.org",
+    "x@mailinator.com",
+    "Info@mailinator.com",
+    "y@gmial.com",
+    "Info@gmial.com",
+    "z@gmx.de",
+    "bad",
+    "a@@b.de",
+    "a..b@example.org",
+    "a@b.localhost",
+    "j@müller.de",
+    "J@XN--MLLER-KVA.DE",
+    "",
+    None,
+    float("nan"),
+    42,
+    "a--b@example.org",
+    "postmaster@example.org",
+    "p@dead.example",
+    "q@dead.example",
+    "r@flaky.example",
+    "Info@flaky.example",
+    "s@typo-dead.example",
+    "t@gmx.dee",
+]
+
+
+@pytest.mark.parametrize("check_dns", [False, True])
+def test_columnwise_composition_equals_the_documented_precedence(check_dns):
+    from listcare.address.dns import DomainResult
+
+    results = {
+        d: DomainResult("valid", "", "ok")
+        for d in ("example.org", "mailinator.com", "gmial.com", "gmx.de", "xn--mller-kva.de")
+    }
+    results["dead.example"] = DomainResult("invalid", "domain_not_found", "")
+    results["typo-dead.example"] = DomainResult("invalid", "no_mail_host", "No mail host.")
+    results["gmx.dee"] = DomainResult("invalid", "domain_not_found", "")
+    results["flaky.example"] = DomainResult("unknown", "dns_timeout", "")
+    values = MESSY * 3  # repeats: the same texts, codes and duplicates again
+    r = listcare.validate(values, check_dns=check_dns, known_domains=results, progress=False)
+    cols = ["status", "reason", "detail", "normalized", "domain", "suggestion"]
+    cols += ["is_disposable", "is_role", "duplicate_of"]
+    got = list(zip(*(r[c].astype(object).where(r[c].notna(), None) for c in cols), strict=True))
+    assert got == _expected_rows(values, results, check_dns)
+    assert r["status"].isin(schema.VALIDATION_STATUSES).all()
+    assert set(r["reason"]) <= set(schema.VALIDATION_REASONS)

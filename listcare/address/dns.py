@@ -242,9 +242,7 @@ def parse_response(buf: bytes):
                 elif rtype == AAAA:
                     if rdlen != 16:
                         raise ParseError("bad AAAA rdata length")
-                    answers.append(
-                        (owner, AAAA, socket.inet_ntop(socket.AF_INET6, buf[off:rend]))
-                    )
+                    answers.append((owner, AAAA, socket.inet_ntop(socket.AF_INET6, buf[off:rend])))
                 elif rtype == CNAME:
                     target, e = _read_name(buf, off)
                     if e != rend:
@@ -255,7 +253,9 @@ def parse_response(buf: bytes):
                     rname, e = _read_name(buf, e)
                     if e + 20 != rend:
                         raise ParseError("bad SOA rdata length")
-                    answers.append((owner, SOA, (mname, rname, struct.unpack_from(">I", buf, e)[0])))
+                    answers.append(
+                        (owner, SOA, (mname, rname, struct.unpack_from(">I", buf, e)[0]))
+                    )
                 elif rtype == TXT:
                     parts = []
                     p = off
@@ -301,7 +301,9 @@ def _parse_nameserver(text: str) -> tuple[str, int]:
     if s.startswith("["):
         close = s.find("]")
         if close < 0:
-            raise ConfigError(f"Nameserver {text!r}: missing ']'. Write [IPv6]:PORT, e.g. [::1]:53.")
+            raise ConfigError(
+                f"Nameserver {text!r}: missing ']'. Write [IPv6]:PORT, e.g. [::1]:53."
+            )
         host, rest = s[1:close], s[close + 1 :]
         if rest:
             if not rest.startswith(":"):
@@ -404,8 +406,22 @@ class _Server:
 class _Lookup:
     """One domain's walk MX -> A -> AAAA (-> TXT)."""
 
-    __slots__ = ("key", "name", "qname", "mx", "qtype", "qid", "question", "keys",
-                 "tried", "attempt", "gen", "deadline", "done", "tcp")
+    __slots__ = (
+        "key",
+        "name",
+        "qname",
+        "mx",
+        "qtype",
+        "qid",
+        "question",
+        "keys",
+        "tried",
+        "attempt",
+        "gen",
+        "deadline",
+        "done",
+        "tcp",
+    )
 
     def __init__(self, key, qname):
         self.key = key
@@ -590,9 +606,7 @@ class _Stub:
             srv.alive = False
             self.newly_dead.append(srv)  # its waiting queries move on from the main loop
             code = getattr(exc, "errno", None)
-            srv.why = f"{srv.host} port {srv.port}: " + (
-                os.strerror(code) if code else str(exc)
-            )
+            srv.why = f"{srv.host} port {srv.port}: " + (os.strerror(code) if code else str(exc))
 
     # ------------------------------------------------------------------ receiving
     def receive(self, sock, srv, now):
@@ -603,7 +617,12 @@ class _Stub:
                 return
             except OSError as exc:
                 # ICMP port/host unreachable reported on the connected socket
-                if exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                if exc.errno in (
+                    errno.ECONNREFUSED,
+                    errno.ECONNRESET,
+                    errno.EHOSTUNREACH,
+                    errno.ENETUNREACH,
+                ):
                     self.kill(srv, exc)
                     return
                 continue
@@ -709,8 +728,12 @@ class _Stub:
                 )
                 continue
             if question.lower() != lk.question:
-                self.finish(lk, "unknown", "dns_error",
-                            f"The DNS answer for {_text(lk.name)} did not match the question.")
+                self.finish(
+                    lk,
+                    "unknown",
+                    "dns_error",
+                    f"The DNS answer for {_text(lk.name)} did not match the question.",
+                )
                 continue
             self.answer(lk, rcode, answers, now)
 
@@ -727,18 +750,30 @@ class _Stub:
             self.tld_answer(lk, rcode, answers)
             return
         if rcode == NXDOMAIN:
-            self.finish(lk, "invalid", "domain_not_found",
-                        f"The domain {name} does not exist (the DNS says NXDOMAIN).")
+            self.finish(
+                lk,
+                "invalid",
+                "domain_not_found",
+                f"The domain {name} does not exist (the DNS says NXDOMAIN).",
+            )
             return
         if rcode in (SERVFAIL, REFUSED):
             word = "SERVFAIL" if rcode == SERVFAIL else "REFUSED"
-            self.finish(lk, "unknown", "dns_servfail",
-                        f"The DNS server could not answer for {name} ({word}); try again later.")
+            self.finish(
+                lk,
+                "unknown",
+                "dns_servfail",
+                f"The DNS server could not answer for {name} ({word}); try again later.",
+            )
             return
         if rcode != NOERROR:
-            self.finish(lk, "unknown", "dns_error",
-                        f"The DNS server answered the {_NAMES[lk.qtype]} query for {name} with "
-                        f"RCODE {rcode}; try again later.")
+            self.finish(
+                lk,
+                "unknown",
+                "dns_error",
+                f"The DNS server answered the {_NAMES[lk.qtype]} query for {name} with "
+                f"RCODE {rcode}; try again later.",
+            )
             return
         records = chase(answers, lk.name, lk.qtype)
         qtype = lk.qtype
@@ -748,12 +783,15 @@ class _Stub:
                 return
             real = sorted((p, x) for p, x in records if x)
             if not real:
-                self.finish(lk, "invalid", "null_mx",
-                            f"The domain {name} says it accepts no mail (null MX, RFC 7505).")
+                self.finish(
+                    lk,
+                    "invalid",
+                    "null_mx",
+                    f"The domain {name} says it accepts no mail (null MX, RFC 7505).",
+                )
                 return
             hosts = dict.fromkeys(x.decode("ascii", "backslashreplace") for _, x in real)
-            self.finish(lk, "valid", "", f"The domain {name} has mail servers (MX).",
-                        tuple(hosts))
+            self.finish(lk, "valid", "", f"The domain {name} has mail servers (MX).", tuple(hosts))
         elif qtype in (A, AAAA):
             if any(_is_global(a) for a in records):
                 lk.mx = (qtype,)
@@ -762,9 +800,13 @@ class _Stub:
             if qtype == A:
                 self.start(lk, AAAA, now)
                 return
-            self.finish(lk, "invalid", "no_mail_host",
-                        f"The domain {name} has no mail server: no MX record and no public "
-                        "address (RFC 5321 section 5.1).")
+            self.finish(
+                lk,
+                "invalid",
+                "no_mail_host",
+                f"The domain {name} has no mail server: no MX record and no public "
+                "address (RFC 5321 section 5.1).",
+            )
         elif qtype == TXT:
             self.spf(lk, records)
 
@@ -775,7 +817,9 @@ class _Stub:
         if rcode == NXDOMAIN:
             self.finish(lk, "invalid", "domain_not_found", "NXDOMAIN")
         elif rcode in (SERVFAIL, REFUSED):
-            self.finish(lk, "unknown", "dns_servfail", "SERVFAIL" if rcode == SERVFAIL else "REFUSED")
+            self.finish(
+                lk, "unknown", "dns_servfail", "SERVFAIL" if rcode == SERVFAIL else "REFUSED"
+            )
         elif rcode != NOERROR:
             self.finish(lk, "unknown", "dns_error", f"RCODE {rcode}")
         elif chase(answers, lk.name, SOA):
@@ -786,14 +830,22 @@ class _Stub:
     def spf(self, lk, records):
         name = _text(lk.name)
         if b"v=spf1 -all" in records:
-            self.finish(lk, "invalid", "no_mail_host",
-                        f"The domain {name} has no MX record and its SPF policy "
-                        "('v=spf1 -all') says it sends no mail.")
+            self.finish(
+                lk,
+                "invalid",
+                "no_mail_host",
+                f"The domain {name} has no MX record and its SPF policy "
+                "('v=spf1 -all') says it sends no mail.",
+            )
             return
         kind = _NAMES[lk.mx[0]] if lk.mx else "A"
-        self.finish(lk, "valid", "",
-                    f"The domain {name} has no MX record; mail goes to its {kind} address "
-                    "(RFC 5321 section 5.1).")
+        self.finish(
+            lk,
+            "valid",
+            "",
+            f"The domain {name} has no MX record; mail goes to its {kind} address "
+            "(RFC 5321 section 5.1).",
+        )
 
     def expire(self, lk, now):
         srv_idx = list(lk.tried)
@@ -810,9 +862,13 @@ class _Stub:
             # the address fallback already succeeded; the SPF check is only a refinement
             self.spf(lk, [])
             return
-        self.finish(lk, "unknown", "dns_timeout",
-                    f"The DNS gave no answer for {_text(lk.name)} within "
-                    f"{self.lookup_timeout:g} s; try again later.")
+        self.finish(
+            lk,
+            "unknown",
+            "dns_timeout",
+            f"The DNS gave no answer for {_text(lk.name)} within "
+            f"{self.lookup_timeout:g} s; try again later.",
+        )
 
     # ------------------------------------------------------------------ the loop
     def run(self, lookups: list[_Lookup], first: int = MX):
@@ -857,9 +913,13 @@ class _Stub:
         now = time.monotonic()
         left = [lk for lk in lookups if not lk.done]
         for lk in left:
-            self.finish(lk, "unknown", "dns_budget",
-                        f"The DNS check of {_text(lk.name)} did not finish within the overall "
-                        f"budget of {self.budget:g} s; try again later or raise the budget.")
+            self.finish(
+                lk,
+                "unknown",
+                "dns_budget",
+                f"The DNS check of {_text(lk.name)} did not finish within the overall "
+                f"budget of {self.budget:g} s; try again later or raise the budget.",
+            )
 
 
 # ------------------------------------------------------------------ is the resolver honest?
@@ -871,7 +931,9 @@ def real_tlds() -> frozenset[str]:
 
     text = resources.files("listcare").joinpath("data", "tlds.txt").read_text(encoding="utf-8")
     return frozenset(
-        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
     )
 
 

@@ -25,9 +25,11 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import email_validator
+import numpy as np
 import pandas as pd
 from email_validator import EmailNotValidError, EmailSyntaxError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+from email_validator.rfc_constants import DOT_ATOM_TEXT as _DOT_ATOM_TEXT
 from email_validator.types import ValidatedEmail
 
 # RFC 5322 3.2.3 atext, as email_validator.rfc_constants.ATEXT
@@ -49,6 +51,9 @@ _DOMAIN_RE = re.compile(rf"(?![a-zA-Z0-9.-]*[xX][nN]--)(?:{_LABEL}\.)+{_TLD}")
 _EMAIL_MAX_LENGTH = 254
 # RFC 2142 mailbox names email-validator lowercases in the local part
 _CASE_INSENSITIVE = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+# ASCII host name characters, within email-validator's up-front domain length limit
+_HOSTNAME_CHARS = re.compile(r"[a-zA-Z0-9.-]{1,253}")
 
 #: email-validator's message for RFC 6761 / IANA special-use names (see its
 #: SPECIAL_USE_DOMAIN_NAMES); used to give these their own reason code
@@ -136,9 +141,62 @@ class _Mirror:
         self.domains: dict[str, tuple] = {}
 
     def domain(self, domain_part: str):
+        hit = self._domain(domain_part)
+        if hit[1] is not None:
+            raise EmailSyntaxError(hit[1])
+        return hit[0]
+
+    def quick(self, email: str) -> Parsed | None:
+        """``validate_email``'s answer for the common shape of a non-plain address, or
+        None: an unquoted ASCII dot-atom local part, then "@" and a domain part
+        (internationalised, or wrong). For these, ``split_email`` splits at the first
+        "@" (no character decomposes to one starting with "@", so its NFC test never
+        moves it; tests/test_syntax.py checks), ``validate_email_local_part`` returns
+        the local part as it is, and the verdict is the (memoised) domain step's, or,
+        when it passes, the length check's; this answers without the per-string
+        Python of ``__call__`` (no exception, no ValidatedEmail)."""
+        local, at, domain_part = email.partition("@")
+        if (
+            not at
+            or not local.isascii()
+            or self.opts["strict"]
+            or _DOT_ATOM_TEXT.match(local) is None  # also no quote and no angle bracket
+            or (domain_part.startswith("[") and domain_part.endswith("]"))
+        ):
+            return None
+        if not domain_part:
+            message = "There must be something after the @-sign."
+            return Parsed(False, "", "", "", "syntax", message)
+        info, message = self._domain(domain_part)
+        if message is not None:
+            reason = "special_use_domain" if _SPECIAL_USE_MESSAGE in message else "syntax"
+            return Parsed(False, "", "", "", reason, message)
+        if local.lower() in _CASE_INSENSITIVE:
+            local = local.lower()
+        normalized = local + "@" + info["domain"]
+        # validate_email_length: the original, the normalised and the ASCII form, in
+        # UTF-8; over the limit, __call__ words the error
+        for form in (email, normalized, local + "@" + info["ascii_domain"]):
+            if len(form.encode("utf-8")) > _EMAIL_MAX_LENGTH:
+                return None
+        return Parsed(True, normalized, local, info["ascii_domain"], "", "")
+
+    def _domain(self, domain_part: str) -> tuple:
         hit = self.domains.get(domain_part)
         if hit is None:
             try:
+                if _HOSTNAME_CHARS.fullmatch(domain_part):
+                    # On these characters every check validate_email_domain_name makes
+                    # before its dot-and-hyphen check passes, and UTS 46 maps them to
+                    # lowercase (which that check does not see), so a misplaced dot or
+                    # hyphen, the common error, raises its error without the costly
+                    # per-character Unicode checks (tests/test_syntax.py compares)
+                    self.evs.check_dot_atom(
+                        domain_part,
+                        "An email address cannot have a {} immediately after the @-sign.",
+                        "An email address cannot end with a {}.",
+                        is_hostname=True,
+                    )
                 info = self.evs.validate_email_domain_name(
                     domain_part,
                     test_environment=self.opts["test_environment"],
@@ -148,9 +206,7 @@ class _Mirror:
             except EmailNotValidError as exc:
                 hit = (None, str(exc))
             self.domains[domain_part] = hit
-        if hit[1] is not None:
-            raise EmailSyntaxError(hit[1])
-        return hit[0]
+        return hit
 
     def __call__(self, email: str):
         import unicodedata
@@ -227,6 +283,10 @@ def _slow_one(s: str, validator=None) -> Parsed:
     """email-validator (or its memoised mirror): the reference for every verdict."""
     if not s:
         return _EMPTY
+    if validator is not None:
+        quick = validator.quick(s)
+        if quick is not None:
+            return quick
     try:
         if validator is None:
             v = validate_email(s, check_deliverability=False)
@@ -295,24 +355,9 @@ def parse(s: str) -> Parsed:
     return parse_unique([s.strip()])[0]
 
 
-def parse_columns(
-    strings: Sequence[str], *, fast: bool = True, roles: frozenset = frozenset()
-) -> dict[str, list]:
-    """Verdicts for already stripped strings, as columns (one entry per string).
-
-    Returns ``{"ok", "normalized", "domain", "reason", "message", "key", "role"}``
-    lists ('' where a value does not apply). ``key`` is the normalised address
-    lowercased (for duplicate detection; None when not ok); ``role`` whether the
-    lowercased local part without a "+tag" is in *roles* (computed here because this
-    loop already holds the lowercased local part). The local part is
-    ``normalized[:normalized.rindex("@")]``.
-
-    The cheap ASCII check runs per string (it costs about what hashing the string to
-    find duplicates would); each distinct string it does not take, and each distinct
-    domain, is validated once. *fast=False* sends every string to email-validator
-    (the reference the fast path is tested against).
-    """
-    strings = list(strings)
+def _python_columns(strings: list[str], fast: bool, roles: frozenset) -> dict[str, list]:
+    """:func:`parse_columns` in pure Python: the per-string ASCII check, then
+    email-validator (or its memoised mirror) once per distinct string it does not take."""
     n = len(strings)
     if fast and _fast_enabled():
         normalized, domains, keys, is_role = _fast_columns(strings, roles)
@@ -340,6 +385,287 @@ def parse_columns(
         "message": messages,
         "key": keys,
         "role": is_role,
+    }
+
+
+# ---------------------------------------------------------------- the columnar fast path
+# The same ASCII fast path as _LOCAL_RE/_DOMAIN_RE, for RE2 (pyarrow.compute, C++, linear
+# time), which has no lookaheads: instead of them, any string containing "--" is left to
+# the Python path (that covers both "xn--" Punycode labels and RFC 5890 reserved
+# "ab--" labels; it also leaves a few valid addresses with "--" to the slower path, which
+# is only a cost). Anything this accepts contains no whitespace, so it is its own strip.
+_RE2_ADDRESS = (
+    rf"^[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@"
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+"
+    r"(?:[a-zA-Z0-9][a-zA-Z0-9-]{0,61})?[a-zA-Z]$"
+)
+
+
+#: below this many strings the pure-Python path is faster (Arrow compiles its regular
+#: expressions on every call, about 1 ms)
+_ARROW_MIN_ROWS = 1000
+
+
+def _pyarrow():
+    """``(pyarrow, pyarrow.compute)``, or None where pyarrow is not installed (then the
+    pure-Python path does everything, with the same results)."""
+    try:
+        import pyarrow
+        import pyarrow.compute
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    return pyarrow, pyarrow.compute
+
+
+class Columns(NamedTuple):
+    """Verdicts for many strings as arrays (one entry per string), for :mod:`.validate`.
+
+    ``domain_codes`` and ``key_codes`` are -1 where not ok. ``domains`` lists each
+    distinct domain once, in order of first appearance (``domains[domain_codes[i]]``);
+    two rows have the same key code exactly when their keys (see :func:`parse_columns`)
+    are equal.
+    """
+
+    ok: np.ndarray
+    normalized: np.ndarray  # object: '' where not ok
+    domain_codes: np.ndarray
+    domains: list
+    key_codes: np.ndarray
+    role: np.ndarray
+    reason: np.ndarray  # object
+    message: np.ndarray  # object
+
+
+def _first_positions(codes: np.ndarray, k: int) -> np.ndarray:
+    """Position of the first row with each code 0..k-1 (codes -1 are ignored)."""
+    n = len(codes)
+    first = np.full(k, n, dtype=np.intp)
+    valid = codes >= 0
+    np.minimum.at(first, codes[valid], np.flatnonzero(valid))
+    return first
+
+
+def _in_appearance_order(codes: np.ndarray, uniques: list) -> tuple[np.ndarray, list]:
+    k = len(uniques)
+    if k == 0:
+        return codes, []
+    order = np.argsort(_first_positions(codes, k), kind="stable")
+    rank = np.empty(k, dtype=np.intp)
+    rank[order] = np.arange(k)
+    return np.where(codes >= 0, rank[codes.clip(0)], -1), [uniques[i] for i in order]
+
+
+def _from_python(cols: dict[str, list]) -> Columns:
+    ok = np.array(cols["ok"], dtype=bool)
+    dom = np.array(cols["domain"], dtype=object)
+    dom[~ok] = None
+    dcodes, domains = pd.factorize(dom)
+    keys = np.array(cols["key"], dtype=object)
+    kcodes, _ = pd.factorize(keys)
+    return Columns(
+        ok=ok,
+        normalized=np.array(cols["normalized"], dtype=object),
+        domain_codes=dcodes.astype(np.intp),
+        domains=list(domains),
+        key_codes=kcodes.astype(np.intp),
+        role=np.array(cols["role"], dtype=bool),
+        reason=np.array(cols["reason"], dtype=object),
+        message=np.array(cols["message"], dtype=object),
+    )
+
+
+def _role_regex(roles: frozenset) -> str | None:
+    """An RE2 expression matching a lowercased fast-path address whose local part, or the
+    part before its first "+", is in *roles* (as :func:`_fast_columns` decides)."""
+    # a fast-path local part is dot-atom text, so other roles can never match it
+    usable = sorted(r for r in roles if _LOCAL_RE.fullmatch(r))
+    if not usable:
+        return None
+
+    def alternatives(names):
+        # every character of dot-atom text is alphanumeric or ASCII punctuation, and RE2
+        # takes a backslash before any ASCII punctuation as the literal character
+        return "|".join("".join(c if c.isalnum() else "\\" + c for c in r) for r in names)
+
+    plain = [r for r in usable if "+" not in r]
+    tagged = [r for r in usable if "+" in r]
+    parts = []
+    if plain:
+        parts.append(rf"^(?:{alternatives(plain)})(?:\+[^@]*)?@")
+    if tagged:
+        parts.append(rf"^(?:{alternatives(tagged)})@")
+    return "|".join(parts)
+
+
+def _arrow_columns(strings, roles: frozenset, pa, pc, strip: bool = False) -> Columns | None:
+    """:func:`columns` with the ASCII fast path column-wise in Arrow (RE2, C++); None
+    when Arrow cannot take the strings (e.g. lone surrogates), for the pure path."""
+    n = len(strings)
+    try:
+        arr = pa.array(strings, type=pa.string())
+    except (ValueError, TypeError, pa.ArrowException):
+        return None
+    fast = pc.and_(
+        pc.match_substring_regex(arr, _RE2_ADDRESS),
+        pc.invert(pc.match_substring(arr, "--")),
+    )
+    fast = pc.and_(fast, pc.less_equal(pc.binary_length(arr), _EMAIL_MAX_LENGTH))
+    mask = fast.to_numpy(zero_copy_only=False)
+    sub = arr.filter(fast)
+    # ASCII only, so lowercasing the whole address is lower(local) "@" lower(domain): the
+    # duplicate key, and the normalised address wherever the local part has no capital
+    key = pc.ascii_lower(sub)
+    domain = pc.list_element(pc.split_pattern(key, "@", max_splits=1), 1)
+    encoded = domain.dictionary_encode()
+    dvalues = encoded.dictionary.to_pylist()
+    is_special = _special_use_check()
+    special = np.array([is_special(d) for d in dvalues], dtype=bool)
+    dcodes_fast = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    if special.any():
+        # RFC 6761 names are rare: hand those rows to the Python path and start over
+        keep = ~special[dcodes_fast]
+        mask[np.flatnonzero(mask)[~keep]] = False
+        keep_arr = pa.array(keep)
+        sub, key, domain = sub.filter(keep_arr), key.filter(keep_arr), domain.filter(keep_arr)
+        encoded = domain.dictionary_encode()
+        dvalues = encoded.dictionary.to_pylist()
+        dcodes_fast = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    fpos = np.flatnonzero(mask)
+    norm_fast = key.to_numpy(zero_copy_only=False)
+    ci = _CASE_INSENSITIVE
+    for j in np.flatnonzero(pc.not_equal(sub, key).to_numpy(zero_copy_only=False)).tolist():
+        # a capital somewhere: email-validator keeps the local part's case (except for
+        # the RFC 2142 names) and lowercases the domain
+        local, _, dom = strings[fpos[j]].partition("@")
+        lowered = local.lower()
+        norm_fast[j] = (lowered if lowered in ci else local) + "@" + dom.lower()
+    role_rx = _role_regex(roles)
+    if role_rx is None:
+        role_fast = False
+    else:
+        role_fast = pc.match_substring_regex(key, role_rx).to_numpy(zero_copy_only=False)
+
+    spos = np.flatnonzero(~mask)
+    ok = mask.copy()
+    normalized = np.full(n, "", dtype=object)
+    normalized[fpos] = norm_fast
+    role = np.zeros(n, dtype=bool)
+    role[fpos] = role_fast
+    reason = np.full(n, "", dtype=object)
+    message = np.full(n, "", dtype=object)
+    domain_codes = np.full(n, -1, dtype=np.intp)
+    domain_codes[fpos] = dcodes_fast
+    key_codes = np.full(n, -1, dtype=np.intp)
+    slow_keys: list = []
+    sok = spos[:0]
+    if len(spos):
+        todo = [strings[i] for i in spos.tolist()]
+        rest = _python_columns(strip_values(todo) if strip else todo, True, roles)
+        s_ok = np.array(rest["ok"], dtype=bool)
+        ok[spos] = s_ok
+        normalized[spos] = np.array(rest["normalized"], dtype=object)
+        role[spos] = rest["role"]
+        reason[spos] = np.array(rest["reason"], dtype=object)
+        message[spos] = np.array(rest["message"], dtype=object)
+        sok = spos[s_ok]
+        index = {d: i for i, d in enumerate(dvalues)}
+        sdom = [d for d, good in zip(rest["domain"], rest["ok"], strict=True) if good]
+        domain_codes[sok] = [index.setdefault(d, len(index)) for d in sdom]
+        dvalues = list(index)
+        slow_keys = [k for k in rest["key"] if k is not None]
+    keys = pa.concat_arrays([key, pa.array(slow_keys, type=pa.string())])
+    kcodes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    key_codes[fpos] = kcodes[: len(fpos)]
+    key_codes[sok] = kcodes[len(fpos) :]
+    domain_codes, dvalues = _in_appearance_order(domain_codes, dvalues)
+    return Columns(ok, normalized, domain_codes, dvalues, key_codes, role, reason, message)
+
+
+def _arrow_modules(n: int, fast: bool, arrow: bool | None):
+    """``(pyarrow, pyarrow.compute)`` when the Arrow path is to run, else None."""
+    if arrow is None and n < _ARROW_MIN_ROWS:
+        return None  # too few for Arrow's fixed cost (compiling its expressions)
+    if not (fast and _fast_enabled()) or arrow is False:
+        return None
+    mods = _pyarrow()
+    if mods is None and arrow:
+        raise ImportError("pyarrow is needed for arrow=True")
+    return mods
+
+
+def columns(
+    strings,
+    *,
+    fast: bool = True,
+    roles: frozenset = frozenset(),
+    arrow: bool | None = None,
+    strip: bool = False,
+) -> Columns:
+    """Verdicts for already stripped strings, as arrays: :func:`parse_columns` for
+    :mod:`.validate`, with the ASCII fast path run column-wise in Arrow when pyarrow is
+    there and the strings are many (*arrow* None) or when asked for (True); False: the
+    pure-Python path. The results are the same either way (tested).
+
+    *strip*: the values are as given (any objects, a Series included) and are made
+    stripped strings first, as :func:`strip_values` does.
+    """
+    if isinstance(strings, (pd.Series, pd.Index)):
+        strings = strings.to_numpy(dtype=object)
+    elif not isinstance(strings, np.ndarray):
+        strings = list(strings)
+    mods = _arrow_modules(len(strings), fast, arrow)
+    if strip and not (
+        mods is not None
+        and isinstance(strings, np.ndarray)
+        and strings.dtype == object
+        and strings.ndim == 1
+        and pd.api.types.infer_dtype(strings, skipna=False) in ("string", "empty")
+    ):
+        strings, strip = strip_values(strings), False
+    # else: all strings; the fast path takes none with surrounding whitespace, and the
+    # rest are stripped before they go to the Python path
+    if mods is not None:
+        out = _arrow_columns(strings, roles, *mods, strip=strip)
+        if out is not None:
+            return out
+    if strip:
+        strings = strip_values(strings)
+    return _from_python(_python_columns(list(strings), fast, roles))
+
+
+def parse_columns(
+    strings: Sequence[str], *, fast: bool = True, roles: frozenset = frozenset(), arrow=None
+) -> dict[str, list]:
+    """Verdicts for already stripped strings, as columns (one entry per string).
+
+    Returns ``{"ok", "normalized", "domain", "reason", "message", "key", "role"}``
+    lists ('' where a value does not apply). ``key`` is the normalised address
+    lowercased (for duplicate detection; None when not ok); ``role`` whether the
+    lowercased local part without a "+tag" is in *roles*. The local part is
+    ``normalized[:normalized.rindex("@")]``.
+
+    The cheap ASCII check runs per string (column-wise in Arrow's RE2 for many strings
+    when pyarrow is installed, see :func:`columns`); each distinct string it does not
+    take, and each distinct domain, is validated once by email-validator's own code.
+    *fast=False* sends every string to email-validator (the reference the fast path is
+    tested against).
+    """
+    strings = list(strings)
+    mods = _arrow_modules(len(strings), fast, arrow)
+    c = _arrow_columns(strings, roles, *mods) if mods is not None else None
+    if c is None:
+        return _python_columns(strings, fast, roles)
+    ok = c.ok.tolist()
+    normalized = c.normalized.tolist()
+    domains = [*c.domains, ""]
+    return {
+        "ok": ok,
+        "normalized": normalized,
+        "domain": [domains[i] for i in c.domain_codes.tolist()],
+        "reason": c.reason.tolist(),
+        "message": c.message.tolist(),
+        "key": [x.lower() if good else None for x, good in zip(normalized, ok, strict=True)],
+        "role": c.role.tolist(),
     }
 
 
@@ -403,4 +729,13 @@ def check(values: Iterable, *, fast: bool = True) -> pd.DataFrame:
     )
 
 
-__all__ = ["Parsed", "parse", "parse_columns", "parse_unique", "check", "strip_values"]
+__all__ = [
+    "Columns",
+    "Parsed",
+    "check",
+    "columns",
+    "parse",
+    "parse_columns",
+    "parse_unique",
+    "strip_values",
+]

@@ -51,6 +51,10 @@ _DETAIL = {
     "dns_invalid": "The domain {domain} cannot receive mail ({reason}).",
 }
 
+# a domain's DNS status as a small code (0: valid, or not looked up)
+_UNKNOWN, _INVALID = 1, 2
+_DNS_STATUS = {"unknown": _UNKNOWN, "invalid": _INVALID}
+
 
 # --------------------------------------------------------------------------- input
 def _as_series(emails, email_column: str | None) -> pd.Series:
@@ -185,16 +189,15 @@ def validate(
     index = series.index
     n = len(series)
 
-    # ---- syntax (email-validator's verdicts; see syntax.parse_columns for what runs
-    # per string and what once per distinct string or domain)
-    cols = syntax.parse_columns(syntax.strip_values(series), roles=lists.role_local_parts())
-    ok = np.array(cols["ok"], dtype=bool)
-    dom = np.array(cols["domain"], dtype=object)
+    # ---- syntax (email-validator's verdicts; see syntax.columns for what runs per
+    # string, column-wise, and what once per distinct string or domain)
+    cols = syntax.columns(series, roles=lists.role_local_parts(), strip=True)
+    ok = cols.ok
 
     # ---- per distinct domain: DNS, lists, typo suggestion and the sentences
-    dcodes, domains = pd.factorize(dom, use_na_sentinel=False)
-    domains = list(domains)
-    real = [d for d in domains if d]
+    real = cols.domains
+    domains = [*real, ""]  # the last one: rows without a domain (not ok)
+    dcodes = np.where(cols.domain_codes < 0, len(real), cols.domain_codes)
     if check_dns:
         dns_results = _check_dns(
             real,
@@ -210,55 +213,62 @@ def validate(
         )
     else:
         dns_results = {}
-    d = _domain_table(domains, dns_results)
+    texts = _Texts()
+    d = _domain_table(domains, dns_results, texts)
 
-    # ---- per row, vectorised: lowest precedence first, each later rule overrides
-    has_sugg = ok & (d["suggest"][dcodes] != "")
-    dstat = d["status"][dcodes]
-    status = np.full(n, "valid" if check_dns else "unknown", dtype=object)
-    reason = np.full(n, "" if check_dns else "not_checked", dtype=object)
-    detail = np.full(n, _DETAIL["valid" if check_dns else "not_checked"], dtype=object)
+    # ---- per row, vectorised on small integer codes into a table of distinct texts:
+    # lowest precedence first, each later rule overrides
+    has_sugg = ok & d["has_suggest"][dcodes]
+    dstat = d["dstat"][dcodes]
+    status = np.full(n, texts.code("valid" if check_dns else "unknown"), dtype=np.intp)
+    reason = np.full(n, texts.code("" if check_dns else "not_checked"), dtype=np.intp)
+    detail = np.full(n, texts.code(_DETAIL["valid" if check_dns else "not_checked"]), np.intp)
 
     def put(mask, st, rs, det):
-        status[mask] = st
-        reason[mask] = rs if isinstance(rs, str) else rs[dcodes[mask]]
-        detail[mask] = det if isinstance(det, str) else det[dcodes[mask]]
+        status[mask] = texts.code(st)
+        reason[mask] = texts.code(rs) if isinstance(rs, str) else rs[dcodes[mask]]
+        detail[mask] = texts.code(det) if isinstance(det, str) else det[dcodes[mask]]
 
-    role = np.array(cols["role"], dtype=bool) & ok
+    role = cols.role & ok
     disposable = d["disposable"][dcodes] & ok
     put(role, "risky", "role", _DETAIL["role"])
     put(disposable, "risky", "disposable", d["disposable_detail"])
     # a suggestion for a domain that does receive mail comes only from the known-typo
     # list (lists.suggest_domain); for a dead domain it rides on the invalid row
-    put(has_sugg & (dstat != "invalid"), "risky", "typo", d["typo_detail"])
-    put(ok & (dstat == "unknown"), "unknown", d["reason"], d["dns_detail"])
-    put(ok & (dstat == "invalid"), "invalid", d["reason"], d["dns_detail"])
-    bad = ~ok
-    status[bad] = "invalid"
-    reason[bad] = np.array(cols["reason"], dtype=object)[bad]
-    detail[bad] = np.array(cols["message"], dtype=object)[bad]
+    put(has_sugg & (dstat != _INVALID), "risky", "typo", d["typo_detail"])
+    put(ok & (dstat == _UNKNOWN), "unknown", d["reason"], d["dns_detail"])
+    put(ok & (dstat == _INVALID), "invalid", d["reason"], d["dns_detail"])
+    bad = np.flatnonzero(~ok)
+    status[bad] = texts.code("invalid")
+    reason[bad] = texts.codes(cols.reason[bad])
+    detail[bad] = texts.codes(cols.message[bad])
 
-    suggestion = np.full(n, None, dtype=object)
-    norm = cols["normalized"]
-    for i in np.flatnonzero(has_sugg).tolist():
-        suggestion[i] = f"{norm[i][: norm[i].rindex('@')]}@{d['suggest'][dcodes[i]]}"
+    rows = np.flatnonzero(has_sugg)
+    norm = cols.normalized
+    suggested = [
+        f"{norm[i][: norm[i].rindex('@')]}@{d['suggest'][dcodes[i]]}" for i in rows.tolist()
+    ]
+    suggestion = np.full(n, -1, dtype=np.intp)
+    suggestion[rows] = np.arange(len(rows))
 
-    # ---- the result, built in the schema's dtypes directly
+    # ---- the result, built in the schema's dtypes directly; a column of few distinct
+    # texts is a take from a small StringArray (no per-row string checks)
     def text(values):
         return pd.array(values, dtype="string")
 
+    table = text(texts.values)
     out = {
         "email": text(series.to_numpy(dtype=object, na_value=None, copy=False)),
-        "normalized": text(np.where(ok, np.array(cols["normalized"], dtype=object), None)),
-        "domain": text(np.where(ok, dom, None)),
-        "status": text(status),
-        "reason": text(reason),
-        "detail": text(detail),
-        "suggestion": text(suggestion),
+        "normalized": text(np.where(ok, norm, None)),
+        "domain": text(domains[:-1]).take(cols.domain_codes, allow_fill=True),
+        "status": table.take(status),
+        "reason": table.take(reason),
+        "detail": table.take(detail),
+        "suggestion": text(suggested).take(suggestion, allow_fill=True),
         "is_disposable": disposable,
         "is_role": role,
         "is_freemail": d["freemail"][dcodes] & ok,
-        "duplicate_of": _duplicate_of(index, cols["key"]),
+        "duplicate_of": _duplicate_of(index, cols.key_codes),
     }
     assert list(out) == list(VALIDATION_COLUMNS)
     result = pd.DataFrame(out, index=index, copy=False)
@@ -266,57 +276,82 @@ def validate(
     return result
 
 
-def _domain_table(domains: list[str], dns_results: Mapping) -> dict[str, np.ndarray]:
-    """Everything decided per distinct domain, as arrays aligned with *domains*."""
+def _domain_table(domains: list[str], dns_results: Mapping, texts: _Texts) -> dict:
+    """Everything decided per distinct domain, as arrays aligned with *domains*; the
+    sentences as codes into *texts*, made only where a row can show them."""
     nd = len(domains)
+    blank = texts.code("")
     t = {
-        k: np.full(nd, "", dtype=object)
-        for k in ("status", "reason", "suggest", "dns_detail", "disposable_detail", "typo_detail")
+        k: np.full(nd, blank, dtype=np.intp)
+        for k in ("reason", "dns_detail", "disposable_detail", "typo_detail")
     }
-    t["disposable"] = np.zeros(nd, dtype=bool)
-    t["freemail"] = np.zeros(nd, dtype=bool)
+    t["dstat"] = np.zeros(nd, dtype=np.int8)
+    t["suggest"] = np.full(nd, "", dtype=object)
+    for k in ("has_suggest", "disposable", "freemail"):
+        t[k] = np.zeros(nd, dtype=bool)
     for i, dom in enumerate(domains):
         if not dom:
             continue
         r = dns_results.get(dom)
         mail_host = None
         if r is not None:
-            t["status"][i], t["reason"][i] = r.status, r.reason
+            t["dstat"][i] = _DNS_STATUS.get(r.status, 0)
+            t["reason"][i] = texts.code(r.reason)
             if r.status == "valid":
                 mail_host = True
             elif r.status == "invalid" and r.reason in NO_MAIL_HOST_REASONS:
                 mail_host = False
         sugg = lists.suggest_domain(dom, mail_host=mail_host)
-        t["suggest"][i] = sugg
-        t["disposable"][i] = lists.is_disposable(dom)
-        t["freemail"][i] = lists.is_freemail(dom)
-        t["disposable_detail"][i] = _DETAIL["disposable"].format(domain=dom)
+        if lists.is_disposable(dom):
+            t["disposable"][i] = True
+            t["disposable_detail"][i] = texts.code(_DETAIL["disposable"].format(domain=dom))
+        if lists.is_freemail(dom):
+            t["freemail"][i] = True
         if sugg:
-            t["typo_detail"][i] = _DETAIL["typo"].format(domain=dom, suggested=sugg)
+            t["suggest"][i] = sugg
+            t["has_suggest"][i] = True
+            t["typo_detail"][i] = texts.code(_DETAIL["typo"].format(domain=dom, suggested=sugg))
         if r is not None and r.status in ("invalid", "unknown"):
             key = "dns_invalid" if r.status == "invalid" else "dns_unknown"
             det = r.detail or _DETAIL[key].format(domain=dom, reason=r.reason)
             if sugg:
                 det = f"{det.rstrip()} Did you mean {sugg}?"
-            t["dns_detail"][i] = det
+            t["dns_detail"][i] = texts.code(det)
     return t
 
 
-def _duplicate_of(index: pd.Index, keys: list):
+def _duplicate_of(index: pd.Index, key_codes: np.ndarray):
     """Index label (position for a non-integer index) of the first row with the same
-    key (the lowercased normalised address; None: no key); NA for first occurrences."""
-    n = len(keys)
-    first: dict = {}
-    setdefault = first.setdefault
-    # a None key maps to the first None's position; has_key masks those out below
-    first_pos = np.fromiter((setdefault(k, i) for i, k in enumerate(keys)), dtype=np.intp, count=n)
-    has_key = np.fromiter((k is not None for k in keys), dtype=bool, count=n)
+    key (equal codes: the same lowercased normalised address; -1: no key); NA for first
+    occurrences."""
+    n = len(key_codes)
+    has_key = key_codes >= 0
+    k = int(key_codes.max()) + 1 if n else 0
+    first_pos = syntax._first_positions(key_codes, k)[key_codes.clip(0)] if k else key_codes
     positions = np.arange(n)
     is_dup = has_key & (first_pos != positions)
     labels = index.to_numpy() if pd.api.types.is_integer_dtype(index.dtype) else positions
     values = np.zeros(n, dtype=np.int64)
     values[is_dup] = labels[first_pos[is_dup]]
     return pd.arrays.IntegerArray(values, ~is_dup)
+
+
+class _Texts:
+    """A table of distinct texts; columns hold small integer codes into it."""
+
+    def __init__(self):
+        self.values: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def code(self, value: str) -> int:
+        i = self._index.get(value)
+        if i is None:
+            i = self._index[value] = len(self.values)
+            self.values.append(value)
+        return i
+
+    def codes(self, values) -> np.ndarray:
+        return np.fromiter((self.code(v) for v in values), dtype=np.intp, count=len(values))
 
 
 __all__ = ["validate", "NO_MAIL_HOST_REASONS"]

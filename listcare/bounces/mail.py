@@ -203,7 +203,14 @@ def _maildir_files(path: Path) -> list[Path]:
     roots = subs if subs else [path]
     files: list[Path] = []
     for r in roots:
-        files.extend(sorted(p for p in r.iterdir() if p.is_file() and not p.name.startswith(".")))
+        # A link that points nowhere is listed too, so that it is reported, not silently lost.
+        files.extend(
+            sorted(
+                p
+                for p in r.iterdir()
+                if (p.is_file() or (p.is_symlink() and not p.exists())) and not p.name.startswith(".")
+            )
+        )
     return files
 
 

@@ -52,7 +52,7 @@ PROVIDER_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp")
 FORMATS = ("auto", "mail", *LOG_FORMATS, *PROVIDER_FORMATS)
 
 #: bytes read per chunk of a log; memory use is a few times this, whatever the log size
-CHUNK_BYTES = 256 << 10
+CHUNK_BYTES = 1 << 20
 #: a log line longer than this is not a log line (binary junk, a runaway writer): skipped
 MAX_LINE_BYTES = 64 << 10
 #: bytes sniffed to tell the format of an input
@@ -318,10 +318,8 @@ class Columns:
                 data[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
             elif name == "position":
                 data[name] = pd.array(np.asarray(self.position, dtype=np.int64), dtype="Int64")
-            elif name == "source_format":
-                data[name] = pd.array([self.source_format] * n, dtype="string")
-            elif name == "source":
-                data[name] = pd.array([self.source] * n, dtype="string")
+            elif name in ("source_format", "source"):
+                data[name] = pd.arrays.StringArray(np.full(n, getattr(self, name), dtype=object))
             else:
                 data[name] = pd.array(getattr(self, name), dtype="string")
         return pd.DataFrame(data, columns=list(schema.EVENT_COLUMNS))
@@ -348,6 +346,10 @@ def sniff_format(head: bytes) -> str | None:
         text = stripped[:SNIFF_BYTES].decode("utf-8", "replace")
         best = max(((mod.sniff(text), name) for name, mod in providers.items() if name != "mailchimp"))
         return best[1] if best[0] > 0 else None
+    # mail first: a message starts with an mbox "From " line or RFC 5322 headers, which no
+    # log does -- and a bounce may quote log lines further down
+    if mail.sniff(head):
+        return "mail"
     text = stripped[:SNIFF_BYTES].decode("utf-8", "replace")
     scores = [(mod.sniff(text), name) for name, mod in logs.items()]
     best = max(scores)
@@ -355,8 +357,6 @@ def sniff_format(head: bytes) -> str | None:
         return best[1]
     if providers["mailchimp"].sniff(text) > 0:
         return "mailchimp"
-    if mail.sniff(head):
-        return "mail"
     return None
 
 
@@ -624,7 +624,17 @@ _TOKEN_RE = re.compile(r"(?<![\w.-])[\w.-]*\d[\w.-]*")
 _CODE_RE = re.compile(r"[245]\d\d(?:-[245]\.\d{1,3}\.\d{1,3})?|[245]\.\d{1,3}\.\d{1,3}|\d{1,4}")
 
 
+# ... as one regex that matches exactly the tokens to replace (5+ characters, and not a
+# code once leading and trailing dots and dashes are stripped), so that ``sub`` runs
+# without a Python callback per token
+_MASK_RE = re.compile(
+    r"(?<![\w.-])(?=[\w.-]{5})(?![.-]*(?:" + _CODE_RE.pattern + r")[.-]*(?![\w.-]))[\w.-]*\d[\w.-]*"
+)
+
+
 def _mask_token(m: re.Match) -> str:
+    """The per-token rule :data:`_MASK_RE` encodes (kept as its readable definition;
+    ``tests/test_logs.py`` checks that both mask alike)."""
     t = m.group()
     return t if len(t) < 5 or _CODE_RE.fullmatch(t.strip(".-")) else "0"
 
@@ -640,7 +650,9 @@ def mask_tokens(text: str) -> str:
     No rule keys on such tokens: reasons are told by words ("user unknown", "blocked
     using", "mailbox full") and by reply and status codes, which are kept.
     """
-    return _TOKEN_RE.sub(_mask_token, _ADDR_RE.sub("user@example.invalid", text))
+    if "@" in text:
+        text = _ADDR_RE.sub("user@example.invalid", text)
+    return _MASK_RE.sub("0", text)
 
 
 # "550 5.1.1", "550-5.1.1", "550 #5.1.1" (an SMTP reply code and an RFC 3463 code)
@@ -682,19 +694,27 @@ class LogContext:
         self.errors = errors
         self.cols = Columns(source_format, source)
         self._classify_parts = classify_parts
-        self._cache: dict[tuple, tuple[str, str]] = {}
+        self._cache: dict[tuple, tuple[str, str]] = {}  # by masked diagnostic
+        self._raw: dict[tuple, tuple[str, str]] = {}  # by the diagnostic as written
 
     def classify(self, action: str, status: str, reply: str, diag: str, hint: str = "", command: str = "") -> tuple[str, str]:
         """(reason, kind), classified once per distinct outcome. The diagnostic is
         classified with its addresses and message tokens masked (:func:`mask_tokens`), so
         "550 5.1.1 <a@x>: User unknown" and "... <b@y>: ..." are one distinct outcome."""
-        diag = mask_tokens(diag) if diag else diag
-        key = (action, status, reply, diag, hint, command)
+        raw = (action, status, reply, diag, hint, command)
+        rk = self._raw.get(raw)
+        if rk is not None:  # the very same text again ("Connection timed out"): no masking
+            return rk
+        masked = mask_tokens(diag) if diag else diag
+        key = (action, status, reply, masked, hint, command)
         rk = self._cache.get(key)
         if rk is None:
             if len(self._cache) > 100_000:
                 self._cache.clear()
-            rk = self._cache[key] = self._classify_parts(action, status, reply, diag, hint, "", command)
+            rk = self._cache[key] = self._classify_parts(action, status, reply, masked, hint, "", command)
+        if len(self._raw) > 100_000:
+            self._raw.clear()
+        self._raw[raw] = rk
         return rk
 
     def ts(self, text: str) -> int:

@@ -24,19 +24,27 @@ the expiry line. (Deferrals read on an earlier night are already in the store.)
 Inbound ``smtpd`` ``NOQUEUE: reject:`` lines are this server refusing *incoming* mail,
 not outbound bounces: they have no ``: to=<`` field and never match.
 
-Speed: the regex engine finds the literal ``: to=<`` in each 256 KiB chunk at C speed
-(other lines cost nothing), one anchored regex reads the whole delivery line, line
-numbers come from counting newlines between matches; classification runs once per
-distinct outcome (successful deliveries by status and reply code alone), timestamps are
-parsed vectorised per chunk. The Python work left is per delivery line (~320,000 in a
-2,000,000-line log): the fields, and the event id's BLAKE2b hash.
+Speed (``benchmarks/bench_bounces.py``): per block of the log, the regex engine finds the
+literal ``: to=<`` at C speed (other lines cost nothing); numpy's index of the block's
+newlines gives each hit's line start, end and number; the delivery lines are joined and
+one ``findall`` reads all their fields at once; every per-line step after that is a
+C-level ``map`` (decoding, cache look-ups, the event id's BLAKE2b hash), so the
+interpreter runs no bytecode per successful delivery. Only failures, deferrals and
+malformed lines (~5% of deliveries) go through Python one by one, and classification runs
+once per distinct outcome. :meth:`Parser.feed_lines` is the straightforward line-by-line
+reading the fast path must equal exactly (``tests/test_logs.py`` checks it on every
+fixture and on generated logs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from itertools import repeat
+from functools import partial
+from itertools import compress, repeat
+from operator import itemgetter, methodcaller
+
+import numpy as np
 
 FORMAT = "postfix"
 
@@ -60,6 +68,15 @@ _MISSING = object()
 _SENT = b"sent"
 _EXPIRED = re.compile(rb": from=<([^>\n]*)>, status=expired, returned to sender")
 _HEAD1 = re.compile(rb"(?:<\d{1,3}>)?(" + TS + rb") \S+ " + _PROGRAM + rb"(?:\[\d+\])?: ([0-9A-Za-z]+)")
+# every delivery line of a block, joined with newlines: one match per line, the fields
+# of a delivery line, else (the fallback alternative) empty groups. It is _LINE with possessive
+# quantifiers (no backtracking state kept): each quantified part is followed by a byte
+# it cannot match, so giving characters back could never have found another match.
+_ROWS = re.compile(
+    rb"\n(?:(?:<\d{1,3}>)?+(" + TS + rb") \S++ postfix[\w.-]*+/[\w./-]++(?:\[\d+\])?+: ([0-9A-Za-z]++): to=<([^>\n]*+)>, "
+    rb"(?:orig_to=<([^>\n]*+)>, )?+relay=([^,\n]*+), (?:conn_use=\d++, )?+(?:delay=[^,\n]*+, )?+"
+    rb"(?:delays=[^,\n]*+, )?+dsn=(\d\.\d{1,3}\.\d{1,3}), status=([A-Za-z]++)([^\n]*+)|[^\n]*)"
+)
 _SNIFF = re.compile(r"^(?:<\d{1,3}>)?(?:" + TS.decode() + r") \S+ " + _PROGRAM.decode() + r"(?:\[\d+\])?: ", re.M)
 
 #: status word -> (RFC 3464 action, hint for the classifier)
@@ -74,6 +91,15 @@ OUTCOMES = {
 }
 _COMMANDS = {"RCPT TO": "RCPT", "MAIL FROM": "MAIL", "end of DATA": "DATA", "DATA": "DATA", "HELO": "HELO", "EHLO": "HELO"}
 _IN_REPLY = re.compile(r"\(in reply to (RCPT TO|MAIL FROM|end of DATA|DATA|HELO|EHLO|[^)]*) command\)$")
+
+
+# C-level per-row helpers for the fast path
+_SENT_DIAG = itemgetter(slice(2, -1))  # "sent (250 2.0.0 Ok)" -> the text in the parentheses
+_SENT_REPLY = itemgetter(slice(2, 5))
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_ID_INPUT = (FORMAT.encode() + b"\0%b\0%b\x000").__mod__  # records.event_id(FORMAT, line, rcpt, 0)
+_BLAKE = partial(hashlib.blake2b, digest_size=12)
+_HEX = methodcaller("hexdigest")
 
 
 def sniff(head: str) -> int:
@@ -134,9 +160,159 @@ class Parser:
         # whose last outcome was a deferral (for "status=expired" lines)
         self._deferred: dict[str, dict[str, tuple]] = {}
 
+    #: the column-wise reader (False: :meth:`feed_lines`, the reference it must equal)
+    fast = True
+
+    def feed(self, block: bytes, first_line: int) -> int | None:
+        """Parse one block of complete lines into ``ctx.cols``; returns the number of
+        newlines in the block when it counted them (``LogChunks.done``)."""
+        if not self.fast:
+            return self.feed_lines(block, first_line)
+        a = np.frombuffer(block, dtype=np.uint8)
+        nl = np.flatnonzero(a == 10)
+        # every ": to=<": its "<"s, the five bytes before each compared at once
+        lt = np.flatnonzero(a == 60)
+        lt = lt[lt >= 5]
+        hit = a[lt - 5] == 58
+        for k, byte in enumerate(b" to=", 1):
+            hit &= a[lt - 5 + k] == byte
+        starts = lt[hit] - 5
+        if len(starts):
+            self._feed_rows(block, first_line, nl, starts)
+        if b"status=expired" in block:
+            self._expired(block, first_line)
+        if len(self._deferred) > 200_000:
+            self._deferred.clear()  # a queue this deep is not ours to track: bounded memory
+        return len(nl)
+
     # ------------------------------------------------------------------ fast path
-    def feed(self, block: bytes, first_line: int) -> None:
-        """Parse one block of complete lines into ``ctx.cols``."""
+    def _feed_rows(self, block: bytes, first_line: int, nl: np.ndarray, starts: np.ndarray) -> None:
+        """The delivery lines of one block, column-wise (see the module docstring)."""
+        ctx = self.ctx
+        idx = np.searchsorted(nl, starts)  # newlines before each hit: its line number - 1
+        if len(idx) > 1:
+            first = np.empty(len(idx), dtype=bool)
+            first[0] = True
+            np.not_equal(idx[1:], idx[:-1], out=first[1:])  # a second ": to=<" on a line: one row
+            idx = idx[first]
+        bounds = np.concatenate(([-1], nl, [len(block)]))
+        lines = list(map(block.__getitem__, map(slice, (bounds[idx] + 1).tolist(), bounds[idx + 1].tolist())))
+        positions = (idx + first_line).tolist()
+        rows = _ROWS.findall(b"\n".join([b"", *lines]))
+        if len(rows) != len(lines):  # cannot happen (one match per line); never guess
+            raise AssertionError("postfix fast path lost its alignment")
+        ts, qid, to, orig, relay, dsn, word, rest = map(list, zip(*rows, strict=True))
+        n = len(rows)
+
+        rbs = to
+        if any(orig):  # orig_to, when logged, is the recipient
+            rbs = to.copy()
+            for i in compress(range(n), orig):
+                rbs[i] = orig[i]
+        joined = b"\n".join(rbs)
+        if joined.lower() != joined:  # a domain to lower-case (the local part is kept)
+            if rbs is to:
+                rbs = to.copy()
+            for i in compress(range(n), map(bytes.__ne__, rbs, map(bytes.lower, rbs))):
+                rbs[i] = _norm_bytes(rbs[i])
+            joined = b"\n".join(rbs)
+        # addresses and queue ids hold no newline: one decode per block, then split
+        rcpts = (joined.decode("ascii") if joined.isascii() else joined.decode("utf-8", "replace")).split("\n")
+        qs = b"\n".join(qid).decode("ascii").split("\n")
+        dsns, relays, replies, sent_class = self._dsns, self._relays, self._replies, self._sent_class
+        for k in set(dsn).difference(dsns):
+            dsns[k] = k.decode()
+        ds = list(map(dsns.__getitem__, dsn))
+        for k in set(relay).difference(relays):
+            relays[k] = _relay_host(k)
+        remotes = list(map(relays.__getitem__, relay))
+        # successful deliveries (the rows are taken to be "sent" here; the others are
+        # overwritten below): the reply code opens the text in the parentheses, and a
+        # delivery is classified from status and reply alone (its text is the
+        # receiver's free-form acceptance note, unique per message)
+        r3s = list(map(_SENT_REPLY, rest))
+        for k in set(r3s).difference(replies):
+            replies[k] = k.decode() if len(k) == 3 and k.isdigit() else None
+        reply_col = list(map(replies.__getitem__, r3s))
+        keys = list(zip(ds, reply_col, strict=True))
+        for k in set(keys).difference(sent_class):
+            sent_class[k] = ctx.classify("delivered", k[0], k[1] or "", "")
+        krs = list(map(sent_class.__getitem__, keys))
+        reasons = list(map(_FIRST, krs))
+        kinds = list(map(_SECOND, krs))
+        dbs = list(map(_SENT_DIAG, rest))
+        try:
+            diags = b"\n".join(dbs).decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            diags = list(map(_decode, dbs))
+        if "" in diags:
+            diags = [d or None for d in diags]
+
+        # one by one, in line order: the rows that are not successful deliveries, and the
+        # deliveries of queue ids with a pending deferral
+        special = list(compress(range(n), map(_SENT.__ne__, word)))
+        deferred = self._deferred
+        todo = special
+        if deferred or special:
+            watch = deferred.keys() & set(qs)
+            if special:
+                watch.update(map(qs.__getitem__, special))
+            if watch:
+                todo = sorted(set(special).union(compress(range(n), map(watch.__contains__, qs))))
+        drop: list[int] = []
+        for i in todo:
+            w = word[i]
+            if w == _SENT:
+                if deferred and qs[i] in deferred:
+                    deferred[qs[i]].pop(rcpts[i], None)
+                continue
+            if not ts[i]:  # the line did not parse
+                line = lines[i]
+                self._unparsed(line, line.find(_SEP), positions[i])
+                drop.append(i)
+                continue
+            outcome = OUTCOMES.get(w)
+            if outcome is None:  # a truncated line ("status=bounc") or a status we do not know
+                ctx.errors.add(ctx.source, positions[i], f"unknown Postfix status={w.decode('latin-1')!r}: skipped")
+                drop.append(i)
+                continue
+            action, hint = outcome
+            d = ds[i]
+            diag, reply, rm, command = split_diagnostic(_decode(rest[i]))
+            remote = rm or remotes[i]
+            reasons[i], kinds[i] = ctx.classify(action, d, reply, diag, hint, command)
+            self._track(qs[i], rcpts[i], action, (d, reply, diag, remote or "", command))
+            reply_col[i] = reply or None
+            diags[i] = diag or None
+            remotes[i] = remote
+        if drop:
+            keep = np.ones(n, dtype=bool)
+            keep[drop] = False
+            cols = [lines, rbs, ts, rcpts, kinds, reasons, ds, reply_col, diags, remotes, qs, positions]
+            lines, rbs, ts, rcpts, kinds, reasons, ds, reply_col, diags, remotes, qs, positions = (
+                list(compress(c, keep.tolist())) for c in cols)
+            n = len(lines)
+            if not n:
+                return
+        c = ctx.cols
+        c.event_id.extend(map(_HEX, map(_BLAKE, map(_ID_INPUT, zip(lines, rbs, strict=True)))))
+        c.timestamp.extend(ctx.clock.syslog_ns_many(ts, ctx.source, positions, ctx.errors))
+        c.recipient.extend(rcpts)
+        c.kind.extend(kinds)
+        c.reason.extend(reasons)
+        c.status.extend(ds)
+        c.reply_code.extend(reply_col)
+        c.diagnostic.extend(diags)
+        c.remote_mta.extend(remotes)
+        c.sender.extend(repeat(None, n))
+        c.message_id.extend(repeat(None, n))
+        c.queue_id.extend(qs)
+        c.position.extend(positions)
+
+    # ------------------------------------------------------------------ reference path
+    def feed_lines(self, block: bytes, first_line: int) -> None:
+        """The straightforward reading of one block: line by line, one regex match and
+        one row at a time. The fast path gives exactly the same rows, errors and state."""
         ctx = self.ctx
         cols = ctx.cols
         rfind = block.rfind
@@ -161,7 +337,8 @@ class Parser:
             prev = ls
             g = line_match(block, ls)
             if g is None:
-                self._unparsed(block, ls, s, line)
+                e = block.find(b"\n", s)
+                self._unparsed(block[ls: e if e >= 0 else len(block)], s - ls, line)
                 continue
             ts, qid, to, orig, relay, dsn, word, rest = g.groups()
             rb = orig or to
@@ -237,12 +414,11 @@ class Parser:
                 pend.pop(rcpt, None)
 
     # ------------------------------------------------------------------ rare paths
-    def _unparsed(self, block: bytes, ls: int, s: int, line: int) -> None:
-        """A ": to=<" line the regex did not accept: if it is a Postfix delivery line
-        (a Postfix head, a ``status=``), it is malformed or truncated -- count it."""
-        e = block.find(b"\n", s)
-        text = block[ls: e if e >= 0 else len(block)]
-        if b" status=" in text and _HEAD1.fullmatch(block, ls, s):
+    def _unparsed(self, text: bytes, s: int, line: int) -> None:
+        """A ": to=<" line (*text*, its first ": to=<" at *s*) the regex did not accept: if
+        it is a Postfix delivery line (a Postfix head, a ``status=``), it is malformed or
+        truncated -- count it."""
+        if b" status=" in text and _HEAD1.fullmatch(text, 0, s):
             self.ctx.errors.add(self.ctx.source, line, "malformed Postfix delivery line: skipped")
 
     def _expired(self, block: bytes, first_line: int) -> None:
