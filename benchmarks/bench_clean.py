@@ -61,25 +61,34 @@ def _recipient(e: str) -> str | None:
 def _log_line(ts: str, qid: str, rcpt: str, what: float) -> str:
     head = f"{ts} mail postfix/smtp[4242]: {qid}: to=<{rcpt}>, "
     if what < 0.95:
-        return (head + "relay=mx1.example.net[192.0.2.1]:25, delay=0.4, delays=0.1/0/0.1/0.2, "
-                f"dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as {qid}X)\n")
+        return (
+            head + "relay=mx1.example.net[192.0.2.1]:25, delay=0.4, delays=0.1/0/0.1/0.2, "
+            f"dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as {qid}X)\n"
+        )
     if what < 0.97:
-        return (head + "relay=mx1.example.net[192.0.2.1]:25, delay=0.4, delays=0.1/0/0.1/0.2, "
-                "dsn=5.1.1, status=bounced (host mx1.example.net[192.0.2.1] said: 550 5.1.1 "
-                f"<{rcpt}>: Recipient address rejected: User unknown (in reply to RCPT TO "
-                "command))\n")
+        return (
+            head + "relay=mx1.example.net[192.0.2.1]:25, delay=0.4, delays=0.1/0/0.1/0.2, "
+            "dsn=5.1.1, status=bounced (host mx1.example.net[192.0.2.1] said: 550 5.1.1 "
+            f"<{rcpt}>: Recipient address rejected: User unknown (in reply to RCPT TO "
+            "command))\n"
+        )
     if what < 0.99:
-        return (head + "relay=mx1.example.net[192.0.2.1]:25, delay=0.4, delays=0.1/0/0.1/0.2, "
-                "dsn=5.2.2, status=bounced (host mx1.example.net[192.0.2.1] said: 552 5.2.2 "
-                "Mailbox full (in reply to RCPT TO command))\n")
-    return (head + "relay=gmail-smtp-in.l.google.com[192.0.2.9]:25, delay=0.4, "
-            "delays=0.1/0/0.1/0.2, dsn=5.7.1, status=bounced (host "
-            "gmail-smtp-in.l.google.com[192.0.2.9] said: 550 5.7.1 This message is likely "
-            "unsolicited mail (in reply to end of DATA command))\n")
+        return (
+            head + "relay=mx1.example.net[192.0.2.1]:25, delay=0.4, delays=0.1/0/0.1/0.2, "
+            "dsn=5.2.2, status=bounced (host mx1.example.net[192.0.2.1] said: 552 5.2.2 "
+            "Mailbox full (in reply to RCPT TO command))\n"
+        )
+    return (
+        head + "relay=gmail-smtp-in.l.google.com[192.0.2.9]:25, delay=0.4, "
+        "delays=0.1/0/0.1/0.2, dsn=5.7.1, status=bounced (host "
+        "gmail-smtp-in.l.google.com[192.0.2.9] said: 550 5.7.1 This message is likely "
+        "unsolicited mail (in reply to end of DATA command))\n"
+    )
 
 
-def _write_log(path: Path, rcpts: list, lines: int, seed: int, *, day: str | None,
-               append: bool) -> None:
+def _write_log(
+    path: Path, rcpts: list, lines: int, seed: int, *, day: str | None, append: bool
+) -> None:
     """*lines* Postfix lines to random recipients: over Aug-Nov, or all on *day*."""
     import numpy as np
 
@@ -148,7 +157,7 @@ def grow(data: Path, gen: dict, new_lines: int) -> int:
 
 # --------------------------------------------------------------------------- child
 def night(data: Path, store: Path, out: Path, as_of: str, nameserver: str | None) -> dict:
-    from listcare.clean import clean
+    from listcare.nightly import clean
 
     t0 = time.perf_counter()
     report = clean(
@@ -174,8 +183,20 @@ def night(data: Path, store: Path, out: Path, as_of: str, nameserver: str | None
 
 
 def run_night(label, data, store, out, as_of, nameserver) -> dict:
-    cmd = [sys.executable, __file__, "--night", as_of, "--data", str(data), "--store",
-           str(store), "--out", str(out), "--nameserver", nameserver or "-"]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--night",
+        as_of,
+        "--data",
+        str(data),
+        "--store",
+        str(store),
+        "--out",
+        str(out),
+        "--nameserver",
+        nameserver or "-",
+    ]
     print(f"  running {label} ...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -193,9 +214,18 @@ def run_night(label, data, store, out, as_of, nameserver) -> dict:
 @contextlib.contextmanager
 def dns_server(zone: Path, delay: float):
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "dnsserver.py"), "--zone", str(zone),
-         "--delay", str(delay)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(ROOT / "tests" / "dnsserver.py"),
+            "--zone",
+            str(zone),
+            "--delay",
+            str(delay),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = server.stdout.readline().split()
@@ -215,8 +245,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--contacts", type=int, default=1_000_000)
     p.add_argument("--lines", type=int, default=2_000_000)
-    p.add_argument("--new-lines", type=int, default=None,
-                   help="log lines added for the next night (default: 5%% of --lines)")
+    p.add_argument(
+        "--new-lines",
+        type=int,
+        default=None,
+        help="log lines added for the next night (default: 5%% of --lines)",
+    )
     p.add_argument("--companies", type=int, default=50_000)
     p.add_argument("--delay", type=float, default=0.02, help="DNS answer delay in seconds")
     p.add_argument("--no-dns", action="store_true", help="run the job with check_dns=False")
@@ -248,10 +282,13 @@ def main(argv=None) -> int:
         gen = generate(data, a.contacts, a.lines, companies)
         gen_s = time.perf_counter() - t0
         size = (data / "mail.log").stat().st_size / 2**20
-        print(f"data: {a.contacts:,} contacts, {a.lines:,} log lines ({size:,.0f} MiB), "
-              f"{companies:,} company domains (generated in {gen_s:.1f} s); DNS "
-              f"{'off' if a.no_dns else f'delay {a.delay * 1000:g} ms'}; {os.cpu_count()} "
-              "CPUs", flush=True)
+        print(
+            f"data: {a.contacts:,} contacts, {a.lines:,} log lines ({size:,.0f} MiB), "
+            f"{companies:,} company domains (generated in {gen_s:.1f} s); DNS "
+            f"{'off' if a.no_dns else f'delay {a.delay * 1000:g} ms'}; {os.cpu_count()} "
+            "CPUs",
+            flush=True,
+        )
 
         ns = None
         if not a.no_dns:
@@ -269,37 +306,51 @@ def main(argv=None) -> int:
 
     print()
     stages = list(dict.fromkeys([*first["seconds"], *nxt["seconds"]]))
-    cols = [("first night", first), ("next night", nxt)] + ([("naive next", naive)] if naive else [])
+    cols = [("first night", first), ("next night", nxt)] + (
+        [("naive next", naive)] if naive else []
+    )
     print(f"{'':<22}" + "".join(f"{c:>14}" for c, _ in cols))
     for s in stages:
-        print(f"{'  ' + s + ' (s)':<22}" + "".join(
-            f"{r['seconds'].get(s, 0):>14.1f}" for _, r in cols))
+        print(
+            f"{'  ' + s + ' (s)':<22}"
+            + "".join(f"{r['seconds'].get(s, 0):>14.1f}" for _, r in cols)
+        )
     print(f"{'wall in clean() (s)':<22}" + "".join(f"{r['wall']:>14.1f}" for _, r in cols))
     print(f"{'process wall (s)':<22}" + "".join(f"{r['process_wall']:>14.1f}" for _, r in cols))
     print(f"{'peak RSS (MB)':<22}" + "".join(f"{r['peak_rss_mb']:>14,.0f}" for _, r in cols))
     print(f"{'log lines read':<22}" + "".join(f"{r['lines_read']:>14,}" for _, r in cols))
     print(f"{'new events':<22}" + "".join(f"{r['new_events']:>14,}" for _, r in cols))
-    print(f"{'DNS lookups/cached':<22}" + "".join(
-        f"{str(r['looked_up']) + '/' + str(r['from_cache']):>14}" for _, r in cols))
+    print(
+        f"{'DNS lookups/cached':<22}"
+        + "".join(f"{str(r['looked_up']) + '/' + str(r['from_cache']):>14}" for _, r in cols)
+    )
     print()
     for label, r in cols:
         print(f"{label}: {r['outcomes']}")
     rows = first["outcomes"]["rows"]
-    print(f"first night: {rows / first['wall']:,.0f} contacts/s, "
-          f"{a.lines / first['wall']:,.0f} log lines/s")
+    print(
+        f"first night: {rows / first['wall']:,.0f} contacts/s, "
+        f"{a.lines / first['wall']:,.0f} log lines/s"
+    )
     ratio = nxt["wall"] / first["wall"]
-    print(f"next night ({n_new:,} new contacts, {new_lines:,} new lines): "
-          f"{nxt['wall']:.1f} s = {ratio:.0%} of the first night (target < 20%)")
+    print(
+        f"next night ({n_new:,} new contacts, {new_lines:,} new lines): "
+        f"{nxt['wall']:.1f} s = {ratio:.0%} of the first night (target < 20%)"
+    )
     if naive:
-        print(f"naive next night (fresh store: whole log, every domain again): "
-              f"{naive['wall']:.1f} s; the incremental run takes "
-              f"{nxt['wall'] / naive['wall']:.0%} of it ({naive['wall'] / nxt['wall']:.1f}x "
-              "faster)")
+        print(
+            f"naive next night (fresh store: whole log, every domain again): "
+            f"{naive['wall']:.1f} s; the incremental run takes "
+            f"{nxt['wall'] / naive['wall']:.0%} of it ({naive['wall'] / nxt['wall']:.1f}x "
+            "faster)"
+        )
         same = naive["outcomes"] == nxt["outcomes"]
         print(f"naive and incremental next night give the same outcomes: {same}")
     ok = first["wall"] < 180 and first["peak_rss_mb"] < 3072 and ratio < 0.20
-    print(f"targets (first < 180 s and < 3 GB, next < 20%): first {first['wall']:.1f} s, "
-          f"{first['peak_rss_mb']:,.0f} MB; next {ratio:.0%}: {'met' if ok else 'NOT met'}")
+    print(
+        f"targets (first < 180 s and < 3 GB, next < 20%): first {first['wall']:.1f} s, "
+        f"{first['peak_rss_mb']:,.0f} MB; next {ratio:.0%}: {'met' if ok else 'NOT met'}"
+    )
     return 0 if (naive is None or naive["outcomes"] == nxt["outcomes"]) else 1
 
 

@@ -28,7 +28,7 @@ _EXPORTS = {
     "bounce_rate_by_cohort": "listcare.decay",
     # the nightly job
     "Store": "listcare.store",
-    "clean": "listcare.clean",
+    "clean": "listcare.nightly",
     # cadence
     "plan_cadence": "listcare.cadence",
     "CapacityWarning": "listcare.cadence",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 
 import click
@@ -48,6 +49,9 @@ def _handle_errors(func):
 @click.option("-v", "--verbose", is_flag=True, help="Log what is done to stderr.")
 def main(verbose: bool) -> None:
     """Contact-list hygiene and decay analysis.
+
+    Run 'listcare COMMAND --help' for a command's options and examples; the README's
+    "CLI reference" lists them all, with the exit codes.
 
     \b
     Example:
@@ -147,7 +151,7 @@ def _validation_summary(result, input_path, output) -> str:
 @click.option("--visibility", type=float, default=1.0, show_default=True,
               help="Share of decayed addresses that hard-bounce.")
 @click.option("--monthly-rate", type=float, metavar="SHARE",
-              help="Decay rate of the model (default 0.021, i.e. 2.1%% a month).")
+              help="Decay rate of the model (default 0.021, i.e. 2.1% a month).")
 @click.option("--daily-capacity", type=int, metavar="N", help="Most emails a send day may carry.")
 @click.option("--send-days", default="Mon-Fri", show_default=True, help="e.g. Mon-Fri, Mon,Wed,Fri or daily.")
 @click.option("--holiday", "holidays", multiple=True, metavar="DATE", help="A day without sends (repeatable).")
@@ -279,7 +283,7 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     import datetime as _dt
     import glob
 
-    from .clean import clean
+    from .nightly import clean
 
     if as_of is None:
         as_of = _dt.datetime.now(_dt.UTC).date().isoformat()
@@ -312,10 +316,17 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     # quiet under cron (no terminal): only what needs a person's attention, so that cron
     # mails the reputation alert and errors, not a summary every night
     verbose = click.get_current_context().find_root().params.get("verbose", False)
+    # unreadable evidence needs a person too: a bounce log that silently stopped parsing
+    # would let dead addresses through night after night
+    skipped = None
+    if run["skipped_records"]:
+        where = "; ".join(f"{os.path.basename(str(s[0]))}:{s[1]} {s[2]}" for s in run["skipped_samples"][:3])
+        skipped = f"  warning: {run['skipped_records']} bounce records could not be read (e.g. {where})"
+        lines.append(skipped)
     if sys.stdout.isatty() or verbose:
         click.echo("\n".join(lines))
-    elif alert:
-        click.echo(f"listcare clean as of {report['as_of'][:10]}:\n{alert}")
+    elif alert or skipped:
+        click.echo("\n".join([f"listcare clean as of {report['as_of'][:10]}:", *filter(None, [alert, skipped])]))
 
 
 # ---- bounces ----
@@ -352,9 +363,16 @@ def bounces_command(files, output, fmt, as_of):
     for p in files:
         matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
         paths.extend(matches or [p])
+    from pathlib import Path
+
+    from .contacts import escape_formulas
+
     df = read_bounces(paths, format=fmt, as_of=as_of, errors="report")
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    # Diagnostics are remote servers' text: a hostile one must not become a live
+    # spreadsheet formula when the events CSV is opened in Excel (OWASP CSV injection).
     with atomic_write(output, encoding="utf-8", newline="", private=True) as f:
-        df.to_csv(f, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        escape_formulas(df).to_csv(f, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
     click.echo(_bounces_summary(df, len(paths), output))
 
 

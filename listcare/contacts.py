@@ -707,7 +707,8 @@ def _xlsx_bytes(df: pd.DataFrame, settings: dict, neutralize: bool, name: str) -
 
 # ---------------------------------------------------------------------------- examples
 def example_path(name: str = "contacts.csv") -> Path:
-    """Path of a bundled example file, e.g. ``example_path("postfix.log")``.
+    """Path of a bundled example file or folder, e.g. ``example_path("postfix.log")`` or
+    ``example_path("bounces")`` (the folder of bounce emails).
 
     The examples (``contacts.csv``, ``contacts_de.csv``, ``postfix.log``,
     ``bounces/*.eml``, ``ses.json``) are made by ``scripts/make_examples.py``; see the
@@ -718,7 +719,7 @@ def example_path(name: str = "contacts.csv") -> Path:
     if not parts or any(p in ("..", "") for p in parts) or Path(name).is_absolute():
         raise InputError(f"{name!r} is not the name of a bundled example file.")
     target = root.joinpath(*parts)
-    if not target.is_file():
+    if not (target.is_file() or target.is_dir()):
         have = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
         raise InputError(
             f"There is no bundled example {name!r}; there are {sample(have, 10) if have else 'none'}."

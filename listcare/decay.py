@@ -508,6 +508,12 @@ class DecayModel:
             alpha=alpha,
         )
 
+    def _repr_html_(self) -> str:
+        # Jupyter: the rate figures, and the fit summary when fitted (listcare.display)
+        from .display import decay_model_doc
+
+        return decay_model_doc(self).html()
+
     def __repr__(self) -> str:
         fitted = f", fitted on {self.n_} contacts / {self.events_} events" if self.is_fitted else ""
         return (
@@ -552,6 +558,12 @@ class GroupFit:
             },
             index=pd.Index(["likelihood ratio (exponential)", "log-rank"], name="test"),
         )
+
+    def _repr_html_(self) -> str:
+        # Jupyter: the groups, the two tests and a one-line verdict (listcare.display)
+        from .display import group_fit_doc
+
+        return group_fit_doc(self).html()
 
 
 # ---------------------------------------------------------------------- estimators

@@ -66,6 +66,12 @@ class Uplift(NamedTuple):
     table: pd.DataFrame
     revenue_difference: float
 
+    def _repr_html_(self) -> str:
+        # Jupyter: the table and the revenue difference (listcare.display)
+        from .display import uplift_doc
+
+        return uplift_doc(self).html()
+
 
 def uplift_table(
     opportunities: float, close_rate: float, deal_size: float, uplift: float = 0.10

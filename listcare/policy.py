@@ -42,6 +42,7 @@ counts three times. Hard bounces and complaints suppress at once, as at SES.
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -221,30 +222,52 @@ def address_key(values) -> pd.Series:
     """The key addresses are matched on: trimmed, lower-cased, and an internationalised
     domain in its ASCII (IDNA) form, as mail logs show it (NA and "" become NA)."""
     s = pd.Series(values)
-    codes, uniques = pd.factorize(s.to_numpy(dtype=object, na_value=None))
-    norm = pd.Series(uniques, dtype="string").str.strip().str.lower()
-    norm = norm.where(norm != "", pd.NA).to_numpy(dtype=object, na_value=None)
-    present = [v for v in norm if v is not None]
-    if not "".join(present).isascii():  # one C-level check for the usual all-ASCII list
-        for i in np.flatnonzero([v is not None and not v.isascii() for v in norm]):
-            norm[i] = _ascii_domain(norm[i])
-    out = np.empty(len(codes), dtype=object)
-    ok = codes >= 0
-    out[ok] = norm[codes[ok]]
-    out[~ok] = None
-    return pd.Series(out, index=s.index, dtype="string")
+    return pd.Series(_address_keys(s), index=s.index, dtype="string")
+
+
+def _address_keys(values) -> np.ndarray:
+    """:func:`address_key` as an object array (None for NA): what the job uses inside.
+
+    A plain comprehension over the values: measured faster than factorising first or
+    than pandas' and Arrow's string kernels (1M addresses: 0.5 s against 1.1-2.5 s).
+    """
+    raw = values.to_numpy(dtype=object, na_value=None) if hasattr(values, "to_numpy") else values
+    norm = [v.strip().lower() if v.__class__ is str else _other_key(v) for v in raw]
+    out = np.empty(len(norm), dtype=object)
+    out[:] = norm
+    out[out == ""] = None
+    if not "".join([v for v in norm if v]).isascii():  # one C-level check, usually true
+        for i, v in enumerate(norm):
+            if v and not v.isascii():
+                out[i] = _ascii_domain(v)
+    return out
+
+
+def _other_key(v) -> str | None:
+    """The key of a non-str cell (NA, or e.g. a number read from a spreadsheet)."""
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    return str(v).strip().lower()
 
 
 def _ascii_domain(address: str) -> str:
     local, at, domain = address.rpartition("@")
     if not at or domain.isascii():
         return address
+    encoded = _idna_domain(domain)
+    return address if encoded is None else f"{local}@{encoded}"
+
+
+@functools.lru_cache(maxsize=65_536)
+def _idna_domain(domain: str) -> str | None:
+    """A domain's IDNA (ASCII) form, None when it is not a valid IDN (matched as written);
+    cached: a list's IDN addresses share few domains, and idna.encode is slow."""
     try:
         import idna  # email-validator's own dependency: IDNA 2008 with UTS 46
 
-        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+        return idna.encode(domain, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):
-        return address  # not a valid IDN: matched as written
+        return None
 
 
 def _dates(ns: np.ndarray) -> np.ndarray:
@@ -329,7 +352,7 @@ def _prepare_events(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Data
         {
             "ts": ts,
             "kind": kind,
-            "key": address_key(events["recipient"]).to_numpy(dtype=object, na_value=None),
+            "key": _address_keys(events["recipient"]),
         }
     )
     for c in _EV_COLS:
@@ -400,6 +423,16 @@ def decide(
     and ``hard_bounces``, ``soft_days``, ``blocks``, ``last_delivered``.
     ``result.attrs["blocks"]`` holds :func:`block_alerts` as a list of dicts.
     """
+    return _decide(
+        events, validation, contacts, as_of=as_of, policy=policy, email_column=email_column
+    )[0]
+
+
+def _decide(
+    events, validation, contacts, *, as_of, policy, email_column
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """:func:`decide`, and for each validation row the position of its address in the
+    result (-1: no usable address): the job maps its contact rows with it."""
     policy = policy or DEFAULT_POLICY
     as_of = _to_utc(as_of)
     ev = _prepare_events(events, as_of)
@@ -411,15 +444,30 @@ def decide(
         from .contacts import find_email_column
 
         col = find_email_column(contacts, email_column)
-        ckey = address_key(contacts[col]).to_numpy(dtype=object, na_value=None)
+        ckey = _address_keys(contacts[col])
         parts.append(ckey)
     if validation is not None:
         schema.require_columns(validation, ["email", "status", "reason"], what="validation table")
         email = validation["email"].astype("string")
         base = validation["normalized"].astype("string") if "normalized" in validation else email
         base = base.where(base.notna() & (base != ""), email)
-        vkey = address_key(base).to_numpy(dtype=object, na_value=None)
+        b = base.to_numpy(dtype=object, na_value=None)
+        if ckey is not None and len(b) == len(ckey):
+            # a row validated to exactly its contact cell (most of a list) has its key
+            raw = contacts[col].to_numpy(dtype=object, na_value=None)
+            eq = np.fromiter((x is y or x == y for x, y in zip(raw, b, strict=True)), bool, len(b))
+            vkey = np.empty(len(b), dtype=object)
+            vkey[eq] = ckey[eq]
+            vkey[~eq] = _address_keys(b[~eq])
+        else:
+            vkey = _address_keys(b)
         parts.append(vkey)
+    # a validation row's key is nearly always its contact row's (validate keeps the
+    # rows): only the others are hashed again; first appearances keep their order
+    same = None
+    if ckey is not None and vkey is not None and len(ckey) == len(vkey):
+        same = ckey == vkey
+        parts[1] = vkey[~same]
     parts.append(ev["key"].to_numpy(dtype=object))
     all_codes, uniques = pd.factorize(np.concatenate(parts) if parts else np.array([], object))
     n = len(uniques)
@@ -427,6 +475,11 @@ def decide(
     part_codes = [all_codes[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
     ccode = part_codes.pop(0) if ckey is not None else None
     vcode = part_codes.pop(0) if vkey is not None else None
+    if same is not None:
+        full = np.empty(len(vkey), dtype=all_codes.dtype)
+        full[same] = ccode[same]
+        full[~same] = vcode
+        vcode = full
     code = part_codes.pop(0)
     ev["code"] = code
     ts = ev["ts"].to_numpy()
@@ -653,7 +706,7 @@ def decide(
         "records"
     )
     result.attrs["as_of"] = as_of
-    return result
+    return result, vcode
 
 
 def carry_since(decisions: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

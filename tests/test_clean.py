@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from listcare.clean import OUTPUT_FILES, _check_conservation, clean, lock_path_for
 from listcare.contacts import read_contacts
 from listcare.exceptions import ColumnError, ConservationError, LockedError
+from listcare.nightly import OUTPUT_FILES, _check_conservation, clean, lock_path_for
 from listcare.store import Store
 
 from .conftest import ROOT
@@ -246,7 +246,7 @@ def test_conservation_guard_catches_lost_and_duplicated_rows():
 def test_a_conservation_failure_commits_and_writes_nothing(job, monkeypatch):
     run(job)
     before = outputs(job)
-    import listcare.clean as clean_mod
+    import listcare.nightly as clean_mod
 
     real = clean_mod._split
 
@@ -295,11 +295,30 @@ def test_dns_is_not_repeated_the_next_night_but_unknown_is_retried(tmp_path, dns
     assert r2["outcomes"] == r1["outcomes"]
 
 
+def test_the_domain_verdicts_leave_the_validation_frame_before_the_policy(tmp_path, dns_server):
+    """pandas deep-copies ``attrs`` into every derived frame and column: the job must not
+    carry the per-domain verdicts (40,000 on a real list) into decide and the split,
+    where they cost 33 s a night. They still reach the store's cache."""
+    from listcare.nightly import _validate
+    from listcare.policy import DEFAULT_POLICY
+    from listcare.store import Store
+
+    names = dns_server.names
+    cdf = pd.DataFrame({"email": [f"a@{names['mx']}", f"b@{names['null_mx']}"]})
+    with Store(tmp_path / "s.db") as st:
+        validation, fresh, cached = _validate(
+            cdf, st, NIGHT1, DEFAULT_POLICY, True, dns_server.address, "email"
+        )
+    assert "domains" not in validation.attrs
+    assert sorted(fresh) == sorted([names["mx"], names["null_mx"]]) and cached == 0
+    assert validation["status"].tolist() == ["valid", "invalid"]
+
+
 # =========================================================================== kill -9
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-import listcare.clean as c
+import listcare.nightly as c
 from listcare.store import Store
 
 point, folder = sys.argv[1], Path(sys.argv[2])
@@ -439,3 +458,19 @@ def test_the_readme_clean_command_runs_on_the_bundled_examples(tmp_path):
     assert o["rows"] == len(read_contacts(tmp_path / "listcare/data/examples/contacts.csv"))
     assert o["clean"] + o["suppressed"] + o["reconfirm"] == o["rows"]
     assert o["suppressed"] > 0 and report["events"]["total"] > 0
+
+
+def test_cron_run_warns_about_unreadable_bounce_records(tmp_path):
+    """Quiet under cron, but never about evidence it could not read."""
+    junk = tmp_path / "junk.log"
+    junk.write_bytes(b"\x00\x01garbage that is no log\n" * 5)
+    contacts = ROOT / "listcare" / "data" / "examples" / "contacts_de.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "listcare.cli", "clean", "--contacts", str(contacts), "--bounces", str(junk),
+         "--store", str(tmp_path / "s.db"), "--out-dir", str(tmp_path / "out"), "--as-of", "2026-11-01", "--no-dns"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "bounce records could not be read" in proc.stdout
+    assert "junk.log" in proc.stdout
+    assert "@" not in proc.stdout  # no addresses sprayed into cron mail

@@ -12,6 +12,7 @@ from listcare.exceptions import ConfigError, InputError
 from listcare.policy import (
     DEFAULT_POLICY,
     Policy,
+    address_key,
     block_alerts,
     carry_since,
     decide,
@@ -502,3 +503,60 @@ def test_internationalised_domains_match_their_ascii_form_in_logs():
     res = decide(ev, contacts=contacts, as_of=AS_OF)
     assert res["address"].tolist() == ["jörg@xn--bcher-kva.de"]
     assert res.loc[0, "rule"] == "hard"
+
+
+def test_address_key_trims_and_lowercases_like_python_for_every_kind_of_cell():
+    """The job's fast key path must mean what str.strip().lower() always meant."""
+    cells = [
+        " A@B.de",
+        "a@b.de\x1c",  # str.strip() removes the ASCII separators \x1c-\x1f too
+        "Z@Z.COM\t",
+        "\xa0a@b.de\u3000",  # and Unicode spaces
+        "İx@y.de",  # Python's full lower-casing (two code points)
+        "x@Müller.DE ",
+        None,
+        "",
+        "   ",
+        float("nan"),
+        pd.NA,
+        5,
+    ]
+    got = address_key(cells).tolist()
+    assert got[:6] == [
+        "a@b.de",
+        "a@b.de",
+        "z@z.com",
+        "a@b.de",
+        "İx@y.de".lower(),
+        "x@xn--mller-kva.de",
+    ]
+    assert all(v is pd.NA for v in got[6:11])
+    assert got[11] == "5"
+    assert address_key(pd.Series(cells[:6], dtype="string")).tolist() == got[:6]
+
+
+def test_decide_row_codes_point_every_validation_row_at_its_decision():
+    from listcare.policy import _decide
+
+    contacts = pd.DataFrame({"email": ["A@x.de", "b@y.de ", "", "c@Bücher.de", "a@x.de"]})
+    validation = pd.DataFrame(
+        {
+            "email": contacts["email"],
+            # validation may normalise differently from the raw cell: both keys must agree
+            "normalized": ["a@x.de", "b@y.de", None, "c@bücher.de", "a@x.de"],
+            "status": ["valid", "valid", "invalid", "valid", "valid"],
+            "reason": ["", "", "empty", "", ""],
+        }
+    )
+    ev = events(("c@xn--bcher-kva.de", "hard", "2026-05-01"))
+    res, codes = _decide(ev, validation, contacts, as_of=AS_OF, policy=None, email_column=None)
+    assert codes.tolist()[2] == -1
+    addresses = res["address"].tolist()
+    assert [addresses[c] for c in codes[[0, 1, 3, 4]]] == [
+        "a@x.de",
+        "b@y.de",
+        "c@xn--bcher-kva.de",
+        "a@x.de",
+    ]
+    assert res.loc[codes[3], "rule"] == "hard"
+    pd.testing.assert_frame_equal(res, decide(ev, validation, contacts, as_of=AS_OF))

@@ -257,3 +257,55 @@ def test_a_bounce_quoting_log_lines_is_still_mail(tmp_path):
     p.write_text(msg)
     df = read_bounces(p)
     assert df.attrs["formats"] == {str(p): "mail"}
+
+
+def test_json_export_larger_than_the_sniff_window_is_read_whole(tmp_path):
+    """A provider export bigger than the format sniffer's look-ahead must still parse as one
+    JSON document (a short read used to hand json.load only the sniffed head)."""
+    import json
+
+    from listcare.bounces import read as read_mod
+
+    one = json.loads((FIXTURES / "providers" / "ses-notification-bounce.json").read_text())
+    n = read_mod.SNIFF_BYTES // len(json.dumps(one)) + 50
+    records = []
+    for i in range(n):
+        rec = json.loads(json.dumps(one))
+        rec["mail"]["messageId"] = f"msg-{i}"
+        records.append(rec)
+    path = tmp_path / "ses-big.json"
+    path.write_text(json.dumps(records, indent=2))
+    assert path.stat().st_size > read_mod.SNIFF_BYTES
+    df = read_bounces([path])
+    assert df.attrs["errors"]["count"] == 0
+    per_record = len(read_bounces([FIXTURES / "providers" / "ses-notification-bounce.json"]))
+    assert per_record >= 1
+    assert len(df) == n * per_record
+    assert df["event_id"].is_unique
+
+
+@pytest.mark.parametrize("name", ["postfix.log", "bounces", "ses.json"])
+def test_bundled_example_evidence_reads_without_a_skipped_record(name):
+    from listcare import example_path
+
+    df = read_bounces([example_path(name)], as_of="2026-11-01")
+    assert len(df) > 0
+    assert df.attrs["errors"]["count"] == 0, df.attrs["errors"]["samples"][:3]
+    assert df["event_id"].is_unique
+
+
+def test_cli_bounces_creates_the_folder_and_defuses_formulas_in_diagnostics(tmp_path):
+    """A hostile remote server's text must not turn into a live spreadsheet formula."""
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Nov 26 06:25:16 mail postfix/smtp[3126]: 5B1C22D0B2: to=<bob@evil.example.com>, "
+        "relay=mx.evil.example.com[192.0.2.1]:25, delay=0.9, delays=0.03/0/0.41/0.45, dsn=5.1.1, "
+        "status=bounced (=HYPERLINK(\"http://x\",\"y\"))\n"
+    )
+    out = tmp_path / "new" / "dir" / "events.csv"
+    res = CliRunner().invoke(main, ["bounces", str(log), "-o", str(out), "--as-of", AS_OF])
+    assert res.exit_code == 0, res.output
+    back = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(back) == 1
+    assert back.loc[0, "diagnostic"].startswith("'=HYPERLINK")
+    assert read_bounces(log, as_of=AS_OF).loc[0, "diagnostic"].startswith("=HYPERLINK")

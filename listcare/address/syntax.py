@@ -16,6 +16,11 @@ domain step memoised per distinct domain (:class:`_Mirror`), so verdicts and err
 messages are always email-validator's. The property tests in ``tests/test_syntax.py``
 check with hypothesis that both paths agree with ``validate_email`` on verdict and
 normalised form for near-valid and hostile strings.
+
+For many strings (:func:`columns`, used by ``listcare.validate``) the ASCII check runs
+column-wise in Arrow (the same expression in RE2, C++), with the lowercasing, the role
+test and the duplicate keys as whole-column operations; only the strings it does not
+take go through Python. With or without pyarrow the results are the same (tested).
 """
 
 from __future__ import annotations
@@ -501,21 +506,29 @@ def _arrow_columns(strings, roles: frozenset, pa, pc, strip: bool = False) -> Co
     """:func:`columns` with the ASCII fast path column-wise in Arrow (RE2, C++); None
     when Arrow cannot take the strings (e.g. lone surrogates), for the pure path."""
     n = len(strings)
+    if not isinstance(strings, np.ndarray):
+        values = np.empty(n, dtype=object)
+        values[:] = strings
+        strings = values
     try:
         arr = pa.array(strings, type=pa.string())
     except (ValueError, TypeError, pa.ArrowException):
+        return None
+    if not isinstance(arr, pa.Array):  # chunked: over 2 GB of text, left to Python
         return None
     fast = pc.and_(
         pc.match_substring_regex(arr, _RE2_ADDRESS),
         pc.invert(pc.match_substring(arr, "--")),
     )
     fast = pc.and_(fast, pc.less_equal(pc.binary_length(arr), _EMAIL_MAX_LENGTH))
+    fast = pc.fill_null(fast, False)  # a None among the strings: the Python path's
     mask = fast.to_numpy(zero_copy_only=False)
     sub = arr.filter(fast)
     # ASCII only, so lowercasing the whole address is lower(local) "@" lower(domain): the
     # duplicate key, and the normalised address wherever the local part has no capital
     key = pc.ascii_lower(sub)
-    domain = pc.list_element(pc.split_pattern(key, "@", max_splits=1), 1)
+    parts = pc.split_pattern(key, "@", max_splits=1)
+    domain = pc.list_element(parts, 1)
     encoded = domain.dictionary_encode()
     dvalues = encoded.dictionary.to_pylist()
     is_special = _special_use_check()
@@ -526,17 +539,19 @@ def _arrow_columns(strings, roles: frozenset, pa, pc, strip: bool = False) -> Co
         keep = ~special[dcodes_fast]
         mask[np.flatnonzero(mask)[~keep]] = False
         keep_arr = pa.array(keep)
-        sub, key, domain = sub.filter(keep_arr), key.filter(keep_arr), domain.filter(keep_arr)
+        sub, key, parts = sub.filter(keep_arr), key.filter(keep_arr), parts.filter(keep_arr)
+        domain = pc.list_element(parts, 1)
         encoded = domain.dictionary_encode()
         dvalues = encoded.dictionary.to_pylist()
         dcodes_fast = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
     fpos = np.flatnonzero(mask)
-    norm_fast = key.to_numpy(zero_copy_only=False)
+    # without a capital the address is its own normal form: keep the given string
+    norm_fast = strings[fpos]
     ci = _CASE_INSENSITIVE
     for j in np.flatnonzero(pc.not_equal(sub, key).to_numpy(zero_copy_only=False)).tolist():
         # a capital somewhere: email-validator keeps the local part's case (except for
         # the RFC 2142 names) and lowercases the domain
-        local, _, dom = strings[fpos[j]].partition("@")
+        local, _, dom = norm_fast[j].partition("@")
         lowered = local.lower()
         norm_fast[j] = (lowered if lowered in ci else local) + "@" + dom.lower()
     role_rx = _role_regex(roles)
@@ -558,8 +573,9 @@ def _arrow_columns(strings, roles: frozenset, pa, pc, strip: bool = False) -> Co
     key_codes = np.full(n, -1, dtype=np.intp)
     slow_keys: list = []
     sok = spos[:0]
+    fast_domains = dvalues
     if len(spos):
-        todo = [strings[i] for i in spos.tolist()]
+        todo = strings[spos].tolist()
         rest = _python_columns(strip_values(todo) if strip else todo, True, roles)
         s_ok = np.array(rest["ok"], dtype=bool)
         ok[spos] = s_ok
@@ -573,8 +589,20 @@ def _arrow_columns(strings, roles: frozenset, pa, pc, strip: bool = False) -> Co
         domain_codes[sok] = [index.setdefault(d, len(index)) for d in sdom]
         dvalues = list(index)
         slow_keys = [k for k in rest["key"] if k is not None]
-    keys = pa.concat_arrays([key, pa.array(slow_keys, type=pa.string())])
-    kcodes = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    # the key (lowercased local part "@" lowercased domain) as a pair of codes: hashing
+    # the local parts and the few domains apart is cheaper than hashing whole addresses
+    # (keys split at their last "@": a quoted local part may hold one, a domain never)
+    kdomains = {d: i for i, d in enumerate(fast_domains)}
+    slow_locals, slow_kd = [], []
+    for k in slow_keys:
+        local, _, dom = k.rpartition("@")
+        slow_locals.append(local)
+        slow_kd.append(kdomains.setdefault(dom, len(kdomains)))
+    locals_ = pa.concat_arrays([pc.list_element(parts, 0), pa.array(slow_locals, pa.string())])
+    lcodes = locals_.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    kd = np.concatenate([dcodes_fast, np.array(slow_kd, dtype=np.intp)])
+    pair = lcodes.astype(np.int64) * max(len(kdomains), 1) + kd
+    kcodes = np.unique(pair, return_inverse=True)[1].reshape(-1)
     key_codes[fpos] = kcodes[: len(fpos)]
     key_codes[sok] = kcodes[len(fpos) :]
     domain_codes, dvalues = _in_appearance_order(domain_codes, dvalues)

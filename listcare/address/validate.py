@@ -134,6 +134,38 @@ def _check_dns(
 
 
 # --------------------------------------------------------------------------- validate
+
+class DomainResults(Mapping):
+    """Read-only mapping domain -> DomainResult, kept in ``result.attrs["domains"]``.
+
+    pandas deep-copies ``attrs`` into every frame derived from the result (each column,
+    slice and merge); tens of thousands of results copied each time cost seconds. The
+    mapping and its frozen values cannot change, so a "deep copy" may be the object itself.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data):
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self):
+        return f"DomainResults({len(self._data)} domains)"
+
 def validate(
     emails,
     *,
@@ -272,7 +304,7 @@ def validate(
     }
     assert list(out) == list(VALIDATION_COLUMNS)
     result = pd.DataFrame(out, index=index, copy=False)
-    result.attrs["domains"] = {x: dns_results[x] for x in real if x in dns_results}
+    result.attrs["domains"] = DomainResults({x: dns_results[x] for x in real if x in dns_results})
     return result
 
 

@@ -52,7 +52,7 @@ PROVIDER_FORMATS = ("ses", "sendgrid", "mailgun", "postmark", "mailchimp")
 FORMATS = ("auto", "mail", *LOG_FORMATS, *PROVIDER_FORMATS)
 
 #: bytes read per chunk of a log; memory use is a few times this, whatever the log size
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 256 << 10
 #: a log line longer than this is not a log line (binary junk, a runaway writer): skipped
 MAX_LINE_BYTES = 64 << 10
 #: bytes sniffed to tell the format of an input
@@ -318,8 +318,10 @@ class Columns:
                 data[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
             elif name == "position":
                 data[name] = pd.array(np.asarray(self.position, dtype=np.int64), dtype="Int64")
-            elif name in ("source_format", "source"):
-                data[name] = pd.arrays.StringArray(np.full(n, getattr(self, name), dtype=object))
+            elif name == "source_format":
+                data[name] = pd.array([self.source_format] * n, dtype="string")
+            elif name == "source":
+                data[name] = pd.array([self.source] * n, dtype="string")
             else:
                 data[name] = pd.array(getattr(self, name), dtype="string")
         return pd.DataFrame(data, columns=list(schema.EVENT_COLUMNS))
@@ -911,10 +913,23 @@ def canonical(record) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _read_up_to(stream, limit: int) -> bytes:
+    """Read until *limit* bytes or the end: a stream's read(n) may return less than n
+    (the sniffed head comes back first on its own), and a JSON document must be whole."""
+    parts, size = [], 0
+    while size < limit:
+        chunk = stream.read(min(limit - size, CHUNK_BYTES))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
 def iter_json_records(stream, sink) -> Iterator[tuple[int, Any]]:
     """(1-based index, record) of a JSON export: an array, one object, an object holding
     a list (``items``, ``Records``, ``Bounces``, ...), or JSON lines (one object a line)."""
-    data = stream.read(MAX_JSON_BYTES + 1)
+    data = _read_up_to(stream, MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
         sink(0, f"JSON export larger than {MAX_JSON_BYTES} bytes: export it as JSON lines")
         return

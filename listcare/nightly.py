@@ -40,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .display import Report
 from .exceptions import ConservationError, InputError, LockedError
-from .policy import Policy, address_key, carry_since, decide, load_policy
+from .policy import Policy, _address_keys, _decide, carry_since, load_policy
 from .store import Store, _resolve_target, _to_utc, file_identity
 
 log = logging.getLogger(__name__)
@@ -245,16 +246,15 @@ def _run(
                 events = None  # stored now: free it before the history is read
                 history = _history(st, as_of)
                 new_since = st.count_events(after_run=base["run_id"] if base else None)
-                decisions = carry_since(
-                    decide(
-                        history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
-                    ),
-                    st.suppressions(),
+                decided, row_codes = _decide(
+                    history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
                 )
+                decisions = carry_since(decided, st.suppressions())
+                del decided
                 timings["decide"] = time.perf_counter() - t
 
                 t = time.perf_counter()
-                outputs, per_row, positions = _split(cdf, validation, decisions)
+                outputs, per_row, positions = _split(cdf, validation, decisions, row_codes)
                 _check_conservation(len(cdf), positions)
                 previous = st.snapshot(base["run_id"] if base else None)
                 del history
@@ -313,7 +313,7 @@ def _run(
         run_stats["lines_read"],
         {k: round(v, 2) for k, v in timings.items()},
     )
-    return {
+    return Report({
         **report,
         "run": {
             "run_id": run_id,
@@ -323,7 +323,7 @@ def _run(
             "seconds": {k: round(v, 3) for k, v in timings.items()},
             "outputs": written,
         },
-    }
+    })
 
 
 # =========================================================================== steps
@@ -412,20 +412,29 @@ def _validate(cdf, st, as_of, policy, check_dns, nameserver, email_col):
         known_domains=known,
         email_column=email_col,
     )
-    domains = validation.attrs.get("domains") or {}
+    # taken out of the frame (which this job made and owns): pandas deep-copies attrs
+    # into every frame and column derived from it, and the per-domain verdicts of a
+    # real list (40,000 domains) made each such step cost a second: 33 s in all
+    domains = validation.attrs.pop("domains", None) or {}
     fresh = {d: r for d, r in domains.items() if d not in cached}
     used_cache = sum(1 for d in domains if d in cached)
     return validation, fresh, used_cache
 
 
-def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame):
-    """Each contact row's decision; the three output tables (input columns, input order)."""
-    email = validation["email"].astype("string")
-    base = validation["normalized"].astype("string")
-    base = base.where(base.notna() & (base != ""), email)
-    keys = address_key(base).to_numpy(dtype=object, na_value=None)
+def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame, row_codes=None):
+    """Each contact row's decision; the three output tables (input columns, input order).
+
+    *row_codes*: each validation row's position in *decisions* (from policy._decide);
+    without it, the rows are matched by address key.
+    """
     d = decisions.set_index("address")
-    codes = d.index.get_indexer(pd.Index(keys, dtype=object))
+    if row_codes is not None and len(row_codes) == len(validation):
+        codes = np.asarray(row_codes, dtype=np.int64)
+    else:
+        email = validation["email"].astype("string")
+        base = validation["normalized"].astype("string")
+        base = base.where(base.notna() & (base != ""), email)
+        codes = d.index.get_indexer(pd.Index(_address_keys(base), dtype=object))
     found = codes >= 0
     n = len(cdf)
 
@@ -450,13 +459,16 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame)
             reason[i] = f"No usable email address in this row ({vr[i] or 'empty'})" + (
                 f": {vd[i]}" if vd[i] else ""
             )
-    since = pd.Series(since_ns.view("M8[ns]")).dt.strftime("%Y-%m-%d").fillna("")
+    # the date of the few decisions that have one (strftime on a million rows costs seconds)
+    since = np.full(n, "", dtype=object)
+    dated = since_ns != np.iinfo(np.int64).min
+    since[dated] = since_ns[dated].view("M8[ns]").astype("M8[D]").astype(str)
     per_row = pd.DataFrame(
         {
             "decision": decision,
             "rule": rule,
             "reason": reason,
-            "since": since.to_numpy(dtype=object),
+            "since": since,
             "flags": flags,
             "evidence": evidence,
         },
