@@ -68,7 +68,9 @@ __all__ = [
 
 DECISIONS = ("suppress", "reconfirm", "keep")
 #: rule names, in the order they win
-RULES = ("unsubscribe", "complaint", "hard", "invalid", "soft", "disposable", "role", "sunset")
+RULES = (
+    "unsubscribe", "complaint", "hard", "provider_suppressed", "invalid", "soft", "disposable", "role", "sunset",
+)
 _ACTIONS = ("keep", "reconfirm", "suppress")
 
 #: validation reasons that suppress by default (see README, "Suppression policy")
@@ -90,6 +92,12 @@ class Policy:
     hard: bool = True
     complaint: bool = True
     unsubscribe: bool = True
+    #: the sending provider itself refuses the address (reason ``suppressed``: Amazon SES
+    #: "Permanent/Suppressed" -- "Amazon SES has suppressed sending to this address because
+    #: it has a recent history of bouncing as an invalid address" -- or a Mailchimp
+    #: "cleaned" member): the classifier keeps Sisimai's soft verdict, but no mail through
+    #: that provider can reach the address any more, so it is suppressed at once
+    provider_suppressed: bool = True
     #: validation reasons (status ``invalid``) that suppress
     invalid_reasons: tuple[str, ...] = DEFAULT_INVALID_REASONS
     #: soft bounces on different days needed to suppress, and the days they must span
@@ -142,6 +150,7 @@ _TOML_KEYS: dict[str, tuple[str, type]] = {
     "suppress.hard": ("hard", bool),
     "suppress.complaint": ("complaint", bool),
     "suppress.unsubscribe": ("unsubscribe", bool),
+    "suppress.provider_suppressed": ("provider_suppressed", bool),
     "suppress.invalid_reasons": ("invalid_reasons", list),
     "soft.bounces": ("soft_bounces", int),
     "soft.min_span_days": ("soft_min_span_days", int),
@@ -528,6 +537,9 @@ def _decide(
     hard_mask = (kind == _KIND["hard"]) & after
     if policy.hard:
         immediate("hard", hard_mask, "Hard bounce")
+    if policy.provider_suppressed:
+        on_list = ev["reason"].astype("string").fillna("").to_numpy(dtype=object) == "suppressed"
+        immediate("provider_suppressed", on_list & after, "On the sending provider's suppression list")
 
     # ---- validation
     flags = np.full(n, "", dtype=object)
@@ -661,7 +673,9 @@ def _decide(
             )
 
     # ---- precedence: the first rule that applies wins
-    order = [(r, "suppress") for r in ("unsubscribe", "complaint", "hard", "invalid", "soft")]
+    order = [
+        (r, "suppress") for r in ("unsubscribe", "complaint", "hard", "provider_suppressed", "invalid", "soft")
+    ]
     actions = (("disposable", policy.disposable), ("role", policy.role))
     order += [(name, "suppress") for name, action in actions if action == "suppress"]
     order.append(("sunset", "reconfirm"))

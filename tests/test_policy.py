@@ -560,3 +560,29 @@ def test_decide_row_codes_point_every_validation_row_at_its_decision():
     ]
     assert res.loc[codes[3], "rule"] == "hard"
     pd.testing.assert_frame_equal(res, decide(ev, validation, contacts, as_of=AS_OF))
+
+
+def test_provider_suppression_list_suppresses_at_once_unless_delivered_after():
+    ev = events(
+        ("ses@x.de", "soft", "2026-05-02", "suppressed"),
+        ("again@x.de", "soft", "2026-04-01", "suppressed"),
+        ("again@x.de", "delivered", "2026-05-01"),
+        ("full@x.de", "soft", "2026-05-02", "mailboxfull"),
+    )
+    res = decide(ev, as_of=AS_OF)
+    r = one(res, "ses@x.de")
+    assert (r.decision, r.rule) == ("suppress", "provider_suppressed")
+    assert r.since == day("2026-05-02")
+    assert "suppression list" in r.reason
+    assert json.loads(r.evidence)[0]["event_id"] == "ev000"
+    assert one(res, "again@x.de").decision == "keep"  # delivered through it since
+    assert one(res, "full@x.de").decision == "keep"  # one soft bounce is not enough
+    off = decide(ev, as_of=AS_OF, policy=load_policy(provider_suppressed=False))
+    assert one(off, "ses@x.de").decision == "keep"
+
+
+def test_provider_suppressed_is_a_toml_setting(tmp_path):
+    cfg = tmp_path / "p.toml"
+    cfg.write_text("[suppress]\nprovider_suppressed = false\n")
+    assert load_policy(cfg).provider_suppressed is False
+    assert load_policy().provider_suppressed is True
