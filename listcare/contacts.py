@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import os
 import re
 import warnings
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -175,6 +177,10 @@ def _detect_format(data: bytes, path: str | None) -> str:
         return "xlsx"
     if data.startswith(_OLE_MAGIC):
         return "xls"
+    if data.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\0" in data[:8192]:
+        return "binary"  # UTF-16 (with its BOM) is text; NUL bytes otherwise mean it is not
     start = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if start.startswith((b"<?xml", b"<html", b"<!doctype html", b"<table")):
         return "markup"  # "Excel" exports that are really HTML or XML Spreadsheet 2003
@@ -299,7 +305,8 @@ def _read_csv(data: bytes, name: str, *, sep, encoding) -> tuple[pd.DataFrame, d
             )
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise InputError(
-            f"The contact list {name} is not consistent CSV with separator {sep!r}: {exc}. "
+            f"The contact list {name} is not consistent CSV with separator {sep!r}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}. "
             "A row has more fields than the header (an unquoted separator or quote in a "
             "value?); fix that row or pass sep=... if the separator was guessed wrong."
         ) from None
@@ -426,6 +433,19 @@ def read_contacts(
         raise InputError(f"sep must be one character such as ',' or ';', not {sep!r}.")
     data, path, name = _load(path_or_buffer)
     fmt = _detect_format(data, path)
+    if fmt == "gzip":  # contacts.csv.gz, as exports are often mailed or archived
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"The contact list {name} is a damaged gzip file: {exc}.") from None
+        fmt = _detect_format(data, path)
+        if fmt == "gzip":
+            raise InputError(f"The contact list {name} is gzip inside gzip; decompress it once.")
+    if fmt == "binary":
+        raise InputError(
+            f"The contact list {name} is not a text file (it contains NUL bytes): export it "
+            "as CSV, .xlsx or Parquet."
+        )
     if fmt == "xls":
         raise InputError(
             f"The contact list {name} is a legacy Excel .xls file; save it as .xlsx or CSV "

@@ -43,7 +43,7 @@ from . import schema
 from .display import Report
 from .exceptions import ConservationError, InputError, LockedError
 from .policy import Policy, _address_keys, _decide, carry_since, load_policy
-from .store import Store, _resolve_target, _to_utc, file_identity
+from .store import Store, _resolve_target, _to_utc, check_store_path, file_identity
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ def lock_path_for(store, out_dir) -> Path:
         path = store.path
     else:
         path = _resolve_target(store)[1]
+        if path is not None:
+            check_store_path(path)  # before the lock file is created beside it
     if path is not None:
         return path.with_name(path.name + ".lock")
     return Path(out_dir) / ".listcare.lock"
@@ -143,6 +145,9 @@ def clean(
     as_of = _to_utc(as_of)
     policy = config if isinstance(config, Policy) else load_policy(config)
     out_dir = Path(out_dir)
+    store_path = None if isinstance(store, Store) else _resolve_target(store)[1]
+    if store_path is not None and store_path.parent.resolve() != out_dir.resolve():
+        check_store_path(store_path)  # before anything is created (a store in out/ is fine)
     if not dry_run:
         out_dir.mkdir(parents=True, exist_ok=True)
     elif not isinstance(store, Store):

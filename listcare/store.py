@@ -42,7 +42,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from . import schema
-from .exceptions import InputError, StoreError
+from .exceptions import ConfigError, InputError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ def _to_utc(value) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"Cannot read {value!r} as a date/time; use e.g. 2026-11-27.") from exc
+        raise ConfigError(f"Cannot read {value!r} as a date/time; use e.g. 2026-11-27.") from exc
     if ts is pd.NaT:
-        raise InputError("A date/time is missing (NaT); give e.g. as_of='2026-11-27'.")
+        raise ConfigError("A date/time is missing (NaT); give e.g. as_of='2026-11-27'.")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
@@ -597,6 +597,17 @@ def _resolve_target(target) -> tuple[str, Path | None]:
     return f"sqlite:///{Path(text)}", Path(text)
 
 
+def check_store_path(path: Path) -> None:
+    """Raise StoreError unless a store file can live at *path* (its folder exists and the
+    path is not a folder): checked before anything, the lock file included, is created."""
+    if path.is_dir():
+        raise StoreError(f"The store {str(path)!r} is a folder; give a file name such as listcare.db.")
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"Cannot create the store {str(path)!r}: the folder {str(path.parent)!r} does not exist."
+        )
+
+
 class Store:
     """The job's state: ``Store("listcare.db")`` or ``Store("postgresql://...")``.
 
@@ -615,12 +626,7 @@ class Store:
         self.url, self.path = _resolve_target(target)
         self._conn: sa.Connection | None = None
         if self.path is not None:
-            parent = self.path.parent
-            if not parent.is_dir():
-                raise StoreError(
-                    f"Cannot create the store {str(self.path)!r}: the folder {str(parent)!r} "
-                    "does not exist."
-                )
+            check_store_path(self.path)
         try:
             with _owner_only_umask():
                 if self.path is not None and not self.path.exists():

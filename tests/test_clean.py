@@ -474,3 +474,30 @@ def test_cron_run_warns_about_unreadable_bounce_records(tmp_path):
     assert "bounce records could not be read" in proc.stdout
     assert "junk.log" in proc.stdout
     assert "@" not in proc.stdout  # no addresses sprayed into cron mail
+
+
+@pytest.mark.parametrize(
+    ("store", "as_of", "code"),
+    [
+        ("missing/folder/s.db", "2026-11-01", 74),  # StoreError, before any lock file
+        ("DIR", "2026-11-01", 74),  # a folder is no store file
+        ("s.db", "yesterday", 78),  # ConfigError: a setting, not an unreadable input
+    ],
+)
+def test_cli_clean_bad_store_or_date_exit_codes_and_leave_nothing(tmp_path, store, as_of, code):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    store_path = tmp_path if store == "DIR" else tmp_path / store
+    before = sorted(p.name for p in tmp_path.parent.iterdir())
+    res = CliRunner().invoke(
+        main,
+        ["clean", "--contacts", str(ROOT / "listcare/data/examples/contacts_de.csv"), "--store", str(store_path),
+         "--out-dir", str(tmp_path / "out"), "--as-of", as_of, "--no-dns"],
+    )
+    assert res.exit_code == code, res.output
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in tmp_path.parent.iterdir()) == before  # no stray DIR.lock
+    assert not (tmp_path / "missing").exists()
+    assert not (tmp_path / "out").exists()

@@ -492,3 +492,36 @@ def test_example_path():
         example_path("nope.csv")
     with pytest.raises(InputError):
         example_path("../contacts.py")
+
+
+def test_gzipped_export_reads_like_the_plain_file(tmp_path):
+    import gzip
+
+    plain = C / "excel_de_cp1252.csv"
+    gz = tmp_path / "export.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    a, b = read_contacts(plain), read_contacts(gz)
+    pd.testing.assert_frame_equal(a, b)
+    assert b.attrs["listcare"]["sep"] == ";"
+
+
+def test_binary_and_damaged_gzip_files_get_a_one_line_reason(tmp_path):
+    binary = tmp_path / "contacts.csv"
+    binary.write_bytes(b"email\n" + bytes(range(256)) * 8)
+    with pytest.raises(InputError, match="not a text file") as err:
+        read_contacts(binary)
+    assert "\n" not in str(err.value)
+    cut = tmp_path / "cut.csv.gz"
+    import gzip
+
+    cut.write_bytes(gzip.compress(b"email\na@b.de\n" * 1000)[:40])
+    with pytest.raises(InputError, match="damaged gzip"):
+        read_contacts(cut)
+
+
+def test_ragged_csv_error_is_one_line(tmp_path):
+    bad = tmp_path / "ragged.csv"
+    bad.write_text("email,name\na@b.de,A\nc@d.de,C,extra,more\n" + "e@f.de,E\n" * 50)
+    with pytest.raises(InputError) as err:
+        read_contacts(bad, sep=",")
+    assert "\n" not in str(err.value)

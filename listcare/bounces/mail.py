@@ -133,7 +133,7 @@ def _split_mbox(stream: BinaryIO, first: bytes, max_bytes: int) -> Iterator[tupl
         data = b"".join(buf)
         return (data, "")
 
-    lines = io.BufferedReader(_Prefixed(first, stream)) if first else stream
+    lines = io.BufferedReader(Prefixed(first, stream)) if first else stream
     for line in lines:
         if line.startswith(b"From ") and prev_blank and _MBOX_FROM_RE.match(line):
             out = flush()
@@ -159,7 +159,7 @@ def _split_mbox(stream: BinaryIO, first: bytes, max_bytes: int) -> Iterator[tupl
         yield out
 
 
-class _Prefixed(io.RawIOBase):
+class Prefixed(io.RawIOBase):
     """A raw stream that first returns already-read bytes, then the rest of a stream."""
 
     def __init__(self, first: bytes, rest: BinaryIO):

@@ -414,7 +414,9 @@ class _Stream:
             raise InputError(f"Cannot read {name!r}: {exc.strerror or exc}.") from exc
         self.gz = first[:2] == b"\x1f\x8b"
         if self.gz:
-            self.stream = _Gunzip(_Prefixed(first, raw))
+            from .mail import Prefixed
+
+            self.stream = _Gunzip(Prefixed(first, raw))
             self.head = b""
             try:
                 self.head = self.stream.read(SNIFF_BYTES)
@@ -491,23 +493,6 @@ class _Gunzip:
         return out
 
 
-class _Prefixed(io.RawIOBase):
-    def __init__(self, first: bytes, rest: BinaryIO):
-        self._first = first
-        self._rest = rest
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        if self._first:
-            n = min(len(b), len(self._first))
-            b[:n] = self._first[:n]
-            self._first = self._first[n:]
-            return n
-        data = self._rest.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
 
 # --------------------------------------------------------------------------- logs

@@ -326,3 +326,11 @@ def message_id_of(msg: Message | None) -> str:
         return ""
     m = re.search(r"<[^<>\s]+>", header(msg, "Message-ID"))
     return m.group(0) if m else ""
+
+
+def epoch_time(value) -> datetime | None:
+    """A provider's Unix timestamp (seconds, maybe fractional, maybe a string) as UTC."""
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

@@ -10,9 +10,8 @@ stored. ``delivery-status`` holds ``code`` (SMTP reply), ``message`` and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from ..records import Fact
+from ._common import epoch_time as _time
 
 FORMAT = "mailgun"
 
@@ -25,13 +24,6 @@ def sniff(text: str) -> int:
     if '"items"' in text and '"paging"' in text:
         score += 2
     return score
-
-
-def _time(value):
-    try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 def facts(record) -> list[Fact]:

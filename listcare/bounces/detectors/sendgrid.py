@@ -17,9 +17,8 @@ and ``smtp-id``. Outcomes:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from ..records import Fact
+from ._common import epoch_time as _time
 
 FORMAT = "sendgrid"
 
@@ -32,13 +31,6 @@ def sniff(text: str) -> int:
     if '"event"' in text and '"email"' in text:
         score += 1
     return score if score > 1 else 0
-
-
-def _time(value):
-    try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 def facts(record) -> list[Fact]:
