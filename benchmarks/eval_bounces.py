@@ -3,8 +3,7 @@
 Usage: python3 benchmarks/eval_bounces.py [CORPUS_DIR] [--misses]
 
 Reads every message of the corpus (``../shared/corpus/bounces`` or ``$LISTCARE_CORPUS``)
-with :func:`listcare.bounces.mail.iter_mail_facts`, classifies each fact with
-:func:`listcare.bounces.reasons.classify`, and compares with ``labels.csv``:
+with :func:`listcare.read_bounces` (format sniffed, as a user reads them), and compares with ``labels.csv``:
 
 * found: share of expected results for which a fact was produced;
 * reason: share of expected results whose fact has exactly the expected reason;
@@ -24,12 +23,14 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from listcare.bounces.mail import iter_mail_facts  # noqa: E402
-from listcare.bounces.reasons import classify, explain  # noqa: E402
+from listcare.bounces.read import read_bounces  # noqa: E402
+from listcare.bounces.reasons import explain  # noqa: E402
 from listcare.schema import NOT_BOUNCE_KINDS  # noqa: E402
 
 
@@ -79,7 +80,26 @@ def evaluate(corpus: Path) -> dict:
     for fname, expected in sorted(by_file.items()):
         path = corpus / fname
         nbytes += path.stat().st_size
-        facts = [(f, *classify(f)) for f in iter_mail_facts(path)]
+        # what a user gets: read_bounces with format sniffing, one row per recipient outcome
+        events = read_bounces([path], errors="ignore")
+        facts = [
+            (
+                SimpleNamespace(status=st or "", recipient=rcpt or "", position=int(pos), event_id=eid, path=path, index=i),
+                reason,
+                kind,
+            )
+            for i, (st, reason, kind, rcpt, pos, eid) in enumerate(
+                zip(
+                    events["status"].fillna(""),
+                    events["reason"].fillna(""),
+                    events["kind"].fillna(""),
+                    events["recipient"].fillna(""),
+                    events["position"],
+                    events["event_id"],
+                    strict=True,
+                )
+            )
+        ]
         for row, got in _pair(expected, facts):
             results.append((row, got))
     elapsed = time.perf_counter() - t0
@@ -126,7 +146,8 @@ def main(argv: list[str]) -> int:
             if got is None:
                 print(f"MISSING {row['file']} #{row['index']} want {row['reason']}")
             elif got[1] != row["reason"]:
-                f = got[0]
+                # the detector's facts behind that row, to show why it was classified so
+                f = list(iter_mail_facts(got[0].path))[got[0].index]
                 print(
                     f"WRONG {row['file']} #{row['index']} want {row['reason']}/{row['status']} got {got[1]}/{got[2]} "
                     f"[{explain(f).split(':')[0]}|{f.detector} st={f.status} rc={f.reply_code} cmd={f.command} act={f.action}] {f.diagnostic[:150]!r}"

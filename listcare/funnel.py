@@ -102,7 +102,8 @@ def uplift_table(
     table = pd.DataFrame(
         cols, index=pd.Index(["opportunities", "close rate", "closes", "revenue"], name="yearly")
     )
-    return Uplift(table, float(table.loc["revenue", "improved"] - table.loc["revenue", "baseline"]))
+    # money: to the cent, so 1,306,800 - 1,188,000 reads 118800.0, not 118800.00000000023
+    return Uplift(table, round(float(table.loc["revenue", "improved"] - table.loc["revenue", "baseline"]), 2))
 
 
 @dataclass(frozen=True)

@@ -515,6 +515,7 @@ def _decide(
         count = pd.Series(c).groupby(c).size().reindex(first.index).to_numpy()
         last = sub.sort_values(["code", "ts"], kind="stable").drop_duplicates("code", keep="last")
         last = last.set_index("code").reindex(first.index)
+        last_ts = last["ts"].to_numpy()
         why = last["reason"].fillna("").astype(str).to_numpy(dtype=object)
         diag = last["diagnostic"].fillna("").astype(str).str.slice(0, 120).to_numpy(dtype=object)
         extra = np.where(
@@ -524,7 +525,11 @@ def _decide(
             text,
             " on ",
             _dates(first.to_numpy()),
-            np.where(count > 1, _concat(" (", count.astype(str).astype(object), " events)"), ""),
+            np.where(
+                count > 1,
+                _concat(" (", count.astype(str).astype(object), " events, the last on ", _dates(last_ts), ")"),
+                "",
+            ),
             extra,
         )
         evidence = _evidence(sub, limit).reindex(first.index).fillna("[]")

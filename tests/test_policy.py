@@ -368,7 +368,7 @@ def test_result_shape_and_every_address_once():
     assert set(res["decision"]) <= {"suppress", "reconfirm", "keep"}
     assert str(res["since"].dtype) == "datetime64[ns, UTC]"
     a = one(res, "a@x.de")
-    assert a.hard_bounces == 2 and "(2 events)" in a.reason and a.since == day("2026-05-01")
+    assert a.hard_bounces == 2 and "(2 events, the last on 2026-05-02)" in a.reason and a.since == day("2026-05-01")
     empty = decide(None, as_of=AS_OF)
     assert len(empty) == 0 and "decision" in empty.columns
 

@@ -282,10 +282,12 @@ class Columns:
     def add_fact(self, f: Fact, fmt: str, index: int, classify) -> None:
         """Append one Fact (mail and provider detectors)."""
         rcpt = normalize_recipient(f.recipient or "")
-        if not rcpt:
-            return
         reason, kind = classify(f)
         self.event_id.append(event_id(fmt, f.evidence, rcpt, index))
+        # A feedback report may redact the recipient (RFC 6590): the complaint still
+        # counts for the sender's reputation, so the row stays, with no recipient; the
+        # policy matches no address to it.
+        rcpt = rcpt or None
         self.timestamp.append(to_ns(f.timestamp.astimezone(UTC)) if f.timestamp is not None else _NAT)
         self.recipient.append(rcpt)
         self.kind.append(kind)
