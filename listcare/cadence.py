@@ -25,9 +25,10 @@ over contacts, so a million contacts over 180 days take seconds.
 
 Contacts past the sunset threshold are not mailed in regular waves: they get one
 reconfirmation mail, sent in small daily batches from the first send day on, and the
-plan reports the bounce rate that wave is expected to have. Suppressed addresses are
-never planned. Every input row ends up either in the plan or in ``plan.excluded`` with
-a reason.
+plan reports the bounce rate that wave is expected to have. Suppressed addresses and
+addresses that fail the syntax check (:mod:`listcare.address.syntax`, email-validator's
+rules, no DNS) are never planned. Every input row ends up either in the plan or in
+``plan.excluded`` with a reason.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ PLAN_REASONS = ("due", "overdue", "reconfirm")
 #: ``reason`` of an input row that is not in the plan
 EXCLUDED_REASONS = (
     "no_address",  # the email cell is empty
+    "invalid_address",  # not an address by email-validator's syntax rules: can never be delivered
     "duplicate",  # the same address (case-insensitively) appears on an earlier/fresher row
     "suppressed",  # on the suppression list (state=...)
     "bad_date",  # a date cell that cannot be read as a date
@@ -349,6 +351,35 @@ def _state_keys(state) -> tuple[set[str], set[str]]:
     return fold(values), fold(reconfirm)
 
 
+def _state_delivered_days(state, as_of: pd.Timestamp, folded: np.ndarray) -> np.ndarray | None:
+    """Per contact, the day (days since 1970-01-01, UTC) of its last successful delivery
+    in *state*, or the int64 minimum where there is none; None if *state* keeps no
+    deliveries (it has no ``last_deliveries`` method, as a :class:`listcare.Store` has).
+
+    Deliveries up to the end of the day *as_of* count (later ones are in the future of
+    the plan: no hidden clock). Addresses are compared stripped and casefolded, as the
+    suppressions are.
+    """
+    fn = getattr(state, "last_deliveries", None)
+    if state is None or not callable(fn):
+        return None
+    last = fn(until=as_of + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
+    nat = np.iinfo(np.int64).min
+    out = np.full(len(folded), nat, dtype=np.int64)
+    if last is None or not len(last):
+        return out
+    ts = pd.to_datetime(last["timestamp"], utc=True).dt.tz_convert(None)
+    keys = last["recipient"].astype("object").fillna("").astype(str).str.strip().str.casefold()
+    ok = ts.notna().to_numpy() & (keys != "").to_numpy()
+    days = ts.to_numpy(dtype="datetime64[ns]")[ok].astype("datetime64[D]").astype(np.int64)
+    # two stored spellings of one address (case) fold to one key: the later delivery wins
+    per_key = pd.Series(days, index=keys.to_numpy()[ok]).groupby(level=0).max()
+    pos = per_key.index.get_indexer(folded)
+    hit = pos >= 0
+    out[hit] = per_key.to_numpy()[pos[hit]]
+    return out
+
+
 def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Day numbers (days since 1970-01-01, UTC) and a mask of cells that are not dates.
 
@@ -589,6 +620,14 @@ def plan_cadence(
     *contacts*: a DataFrame (e.g. from :func:`listcare.read_contacts`) or a path to read.
     Each contact's last contact is ``last_contacted`` or, if empty (never contacted),
     ``acquired``; a contact with neither date is treated as stale (reconfirmation).
+    When *state* is a :class:`listcare.Store` (anything with ``last_deliveries()``), the
+    last successful delivery it recorded for the address (up to the end of the day
+    *as_of*) counts as a contact too: the last contact is the later of that delivery
+    and ``last_contacted``, so a contact the nightly job saw delivered last month is due
+    on the cadence, not sent to reconfirmation because the contact file is older (as
+    ``listcare clean`` on the same store decides). Addresses that fail the syntax check
+    (:func:`listcare.address.syntax.columns`: email-validator's rules, no DNS lookup) can
+    never be delivered: they are not planned (``plan.excluded``, ``invalid_address``).
     *as_of* is the first day of the plan (no hidden clock); the plan covers *horizon*
     days from it (the horizon's end is exclusive).
 
@@ -709,6 +748,9 @@ def plan_cadence(
     if last_contacted is not None and last_contacted in contacts.columns:
         last_day, bad = _parse_dates(contacts[last_contacted])
         bad_date |= bad
+    delivered_day = _state_delivered_days(state, as_of, folded)
+    if delivered_day is not None:  # the store saw a later successful delivery: a contact
+        last_day = np.maximum(last_day, delivered_day)  # NaT is the int64 minimum
     if acquired is not None and acquired in contacts.columns:
         acq_day, bad = _parse_dates(contacts[acquired])
         bad_date |= bad
@@ -735,6 +777,11 @@ def plan_cadence(
         reason[(reason == 0) & mask] = 1 + EXCLUDED_REASONS.index(name)
 
     exclude(folded == "", "no_address")
+    # syntax only (no DNS: planning must not depend on the network); the Arrow fast path
+    # takes a million addresses in about a second
+    from .address.syntax import columns as syntax_columns
+
+    exclude(~syntax_columns(contacts[email_col], strip=True).ok, "invalid_address")
     exclude(bad_date, "bad_date")
     exclude(bad_channel, "unknown_channel")
     if suppressed:

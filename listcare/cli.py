@@ -144,7 +144,8 @@ def _validation_summary(result, input_path, output) -> str:
               help="Contact list (CSV, .xlsx or Parquet) with last_contacted_at and/or acquired_at.")
 @click.option("--store", "store_path", type=click.Path(dir_okay=False),
               help="listcare store: its suppressed addresses are never planned, its "
-              "reconfirm decisions go to the reconfirmation wave.")
+              "reconfirm decisions go to the reconfirmation wave, its last delivery to an "
+              "address counts as a contact.")
 @click.option("--every", metavar="DAYS", help="Interval, e.g. 60D, 8W or 2M (default 60D).")
 @click.option("--target-bounce-rate", type=float, metavar="SHARE",
               help="Derive the interval from the decay model instead, e.g. 0.02 (not with --every).")
@@ -302,9 +303,9 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     lines = [
         f"listcare clean{' (dry run: nothing written)' if dry_run else ''}: {o['rows']} rows "
         f"as of {report['as_of'][:10]} -> {out_dir}",
-        f"  clean {o['clean']}, suppressed {o['suppressed']}, reconfirm {o['reconfirm']}",
+        f"  rows: clean {o['clean']}, suppressed {o['suppressed']}, reconfirm {o['reconfirm']}",
         f"  new events {run['new_events']} ({run['lines_read']} log lines read, "
-        f"{run['skipped_records']} records skipped); newly suppressed "
+        f"{run['skipped_records']} records skipped); addresses: newly suppressed "
         f"{sum(ch['newly_suppressed'].values())}, released {ch['released']}",
     ]
     blocks = report["sender_reputation"]["blocks_30_days"]
@@ -323,7 +324,8 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
         where = "; ".join(f"{os.path.basename(str(s[0]))}:{s[1]} {s[2]}" for s in run["skipped_samples"][:3])
         skipped = f"  warning: {run['skipped_records']} bounce records could not be read (e.g. {where})"
         lines.append(skipped)
-    if sys.stdout.isatty() or verbose:
+    # a dry run is asked for to see the summary: print it even without a terminal
+    if sys.stdout.isatty() or verbose or dry_run:
         click.echo("\n".join(lines))
     elif alert or skipped:
         click.echo("\n".join([f"listcare clean as of {report['as_of'][:10]}:", *filter(None, [alert, skipped])]))

@@ -136,6 +136,69 @@ class _Doc:
         return "\n\n".join(out) + "\n"
 
 
+# ---------------------------------------------------------------------- clean report
+#: the clean report counts rows (outcomes, rules, flags) and addresses (changes, blocks)
+ROWS_NOTE = (
+    "Outcomes, rules and flags count input rows; changes and blocks count addresses. "
+    "Duplicate rows of one address share its decision."
+)
+
+
+def decay_sentences(d: dict) -> list[str]:
+    """The clean report's decay section as sentences (report.md and the notebook view)."""
+    if d.get("source") == "fitted":
+        ci = d.get("monthly_rate_ci") or [None, None]
+        out = [
+            f"rate fitted from your bounce history: {pct(d['monthly_rate'], 2)} a month "
+            f"(95% CI {pct(ci[0], 2)} to {pct(ci[1], 2)}; "
+            f"{num(d.get('hard_bounces_in_history'))} hard-bounced of "
+            f"{num(d.get('contacts_in_fit'))} mailed addresses"
+            + (
+                f", a fixed sample of all {num(d['mailed_addresses'])}"
+                if d.get("mailed_addresses", 0) > d.get("contacts_in_fit", 0)
+                else ""
+            )
+            + ")."
+        ]
+    elif d.get("fit_error"):
+        out = [
+            f"rate: the {pct(d['monthly_rate'], 1)} a month industry benchmark: the fit of "
+            f"your bounce history failed ({d['fit_error']})."
+        ]
+    else:
+        out = [
+            f"rate: the {pct(d['monthly_rate'], 1)} a month industry benchmark: not enough "
+            f"history yet ({num(d.get('hard_bounces_in_history', 0))} of this list's addresses "
+            f"hard-bounced in the store's history; a fit needs "
+            f"{num(d.get('min_hard_bounces_to_fit', 30))})."
+        ]
+    for key, what in (
+        ("input_list", "the whole input list"),
+        ("clean_list", "the clean list of this run, which is what will be mailed"),
+    ):
+        part = d.get(key)
+        if not part:
+            continue
+        if part.get("expected_hard_bounce_rate") is None:
+            out.append(f"Mailed today, {what} ({num(part['rows'])} rows): no dates to age it by.")
+            continue
+        age = part.get("mean_months_since_last_good")
+        bad = part.get("known_hard_bounced", 0)
+        out.append(
+            f"Mailed today, {what} ({num(part['rows'])} rows, "
+            f"{num(part['rows_with_age'])} with a date"
+            + (f", {num(bad)} already hard-bounced" if bad else "")
+            + (
+                f", {'the rest' if bad else 'rows'} last known good {age:.1f} months ago on average"
+                if age is not None
+                else ""
+            )
+            + f") would hard-bounce about {pct(part['expected_hard_bounce_rate'])}."
+        )
+    out.append("Age is the time since the last successful delivery, else since acquisition.")
+    return out
+
+
 # ---------------------------------------------------------------------- decay
 def decay_model_doc(model) -> _Doc:
     doc = _Doc()
@@ -265,6 +328,7 @@ class Report(dict):
             + ([["input rows", num(o["rows"])]] if "rows" in o else []),
             caption="outcomes",
         )
+        doc.text(ROWS_NOTE)
         rules = [
             [outcome, rule, num(n)]
             for outcome, by_rule in self.get("rules", {}).items()
@@ -275,7 +339,7 @@ class Report(dict):
         flags = self.get("flags") or {}
         if flags:
             doc.text(
-                "Flags (kept unless the policy says otherwise): "
+                "Flags (rows; kept unless the policy says otherwise): "
                 + ", ".join(f"{k} {v}" for k, v in sorted(flags.items()))
             )
         ch = self.get("changes")
@@ -330,17 +394,7 @@ class Report(dict):
             )
         d = self.get("decay")
         if d:
-            if "expected_hard_bounce_rate" in d:
-                doc.text(
-                    f"Decay: at {pct(d['monthly_rate'])} a month, this list (mean age "
-                    f"{d['mean_age_months']} months) would hard-bounce about "
-                    f"{pct(d['expected_hard_bounce_rate'])} if mailed today without cleaning."
-                )
-            else:
-                doc.text(
-                    f"Decay: assumed {pct(d['monthly_rate'])} a month "
-                    f"({pct(d['annual_rate'])} a year)."
-                )
+            doc.text("Decay: " + " ".join(decay_sentences(d)))
         outputs = run.get("outputs") or {}
         if outputs:
             doc.table(["output", "path"], [[k, v] for k, v in outputs.items()], caption="written")
@@ -353,4 +407,13 @@ class Report(dict):
         return self._doc().markdown()
 
 
-__all__ = ["Report", "html_table", "md_table", "pct", "num", "p_value", "group_verdict"]
+__all__ = [
+    "Report",
+    "decay_sentences",
+    "html_table",
+    "md_table",
+    "pct",
+    "num",
+    "p_value",
+    "group_verdict",
+]

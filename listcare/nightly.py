@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .display import Report
-from .exceptions import ConservationError, InputError, LockedError
+from .display import ROWS_NOTE, Report, decay_sentences
+from .exceptions import ConservationError, InputError, ListcareError, LockedError
 from .policy import Policy, _address_keys, _decide, carry_since, load_policy
 from .store import Store, _resolve_target, _to_utc, check_store_path, file_identity
 
@@ -262,7 +262,9 @@ def _run(
                 outputs, per_row, positions = _split(cdf, validation, decisions, row_codes)
                 _check_conservation(len(cdf), positions)
                 previous = st.snapshot(base["run_id"] if base else None)
+                decay, model, starts = _decay(cdf, email_col, history, per_row, as_of)
                 del history
+                cohorts = _cohorts(st, starts, model, decay, as_of) if not dry_run else None
                 report = _report(
                     cdf,
                     per_row,
@@ -274,12 +276,18 @@ def _run(
                     new_since,
                     as_of,
                     policy,
+                    decay,
                 )
                 timings["report"] = time.perf_counter() - t
 
                 if not dry_run:
                     t = time.perf_counter()
-                    pending = _write_pending(out_dir, outputs, cdf, report, as_of, policy)
+                    chart = {
+                        "model": model,
+                        "cohorts": cohorts,
+                        "list_name": Path(contacts_path).name if contacts_path else None,
+                    }
+                    pending = _write_pending(out_dir, outputs, cdf, report, as_of, policy, chart)
                     timings["write"] = time.perf_counter() - t
                 t = time.perf_counter()
                 st.replace_suppressions(decisions, run_id=run_id)
@@ -318,17 +326,19 @@ def _run(
         run_stats["lines_read"],
         {k: round(v, 2) for k, v in timings.items()},
     )
-    return Report({
-        **report,
-        "run": {
-            "run_id": run_id,
-            "dry_run": dry_run,
-            **{k: v for k, v in run_stats.items() if k not in report["outcomes"]},
-            "skipped_samples": read_stats["samples"],
-            "seconds": {k: round(v, 3) for k, v in timings.items()},
-            "outputs": written,
-        },
-    })
+    return Report(
+        {
+            **report,
+            "run": {
+                "run_id": run_id,
+                "dry_run": dry_run,
+                **{k: v for k, v in run_stats.items() if k not in report["outcomes"]},
+                "skipped_samples": read_stats["samples"],
+                "seconds": {k: round(v, 3) for k, v in timings.items()},
+                "outputs": written,
+            },
+        }
+    )
 
 
 # =========================================================================== steps
@@ -524,7 +534,7 @@ def _check_conservation(n_rows: int, positions: dict) -> None:
 
 
 def _report(
-    cdf, per_row, decisions, counts_30d, total, previous, base, new_since, as_of, policy
+    cdf, per_row, decisions, counts_30d, total, previous, base, new_since, as_of, policy, decay
 ) -> dict:
     """What happened, deterministically: the same store state gives the same report."""
     dec = per_row["decision"]
@@ -576,20 +586,6 @@ def _report(
     blocks = decisions.attrs.get("blocks", [])
     providers = [{**b, "first": _iso(b["first"]), "last": _iso(b["last"])} for b in blocks[:10]]
 
-    # ---- decay: what the list would bounce if mailed today
-    from .decay import DecayModel
-
-    model = DecayModel()
-    decay = {"monthly_rate": model.monthly_rate, "annual_rate": round(model.annual_rate, 6)}
-    if "acquired_at" in cdf.columns:
-        acquired = pd.to_datetime(cdf["acquired_at"], utc=True, errors="coerce", format="ISO8601")
-        ages = ((as_of - acquired).dt.days / 30.4375).dropna()
-        ages = ages[ages >= 0]
-        if len(ages):
-            decay["contacts_with_age"] = int(len(ages))
-            decay["mean_age_months"] = round(float(ages.mean()), 2)
-            decay["expected_hard_bounce_rate"] = round(model.expected_bounce_rate(ages), 6)
-
     return {
         "as_of": as_of.isoformat(),
         "outcomes": outcomes,
@@ -612,6 +608,169 @@ def _report(
     }
 
 
+#: hard bounces in the store's history needed before the job fits its own decay rate;
+#: with fewer, the 2.1%-a-month benchmark is used (and the report says so)
+MIN_HARD_BOUNCES_TO_FIT = 30
+#: at most this many addresses (a fixed-hash sample) go into the fit
+FIT_SAMPLE = 200_000
+#: the cohort chart reads every send outcome of the store; above this many it is skipped
+MAX_COHORT_SENDS = 1_000_000
+_DAYS_PER_MONTH = 365.25 / 12  # as listcare.decay
+
+
+def _decay(cdf, email_col, history, per_row, as_of):
+    """The decay figures of the report: the rate (fitted from the store's history when it
+    holds enough hard bounces, else the benchmark) and the expected hard-bounce share of
+    the input list and of the clean list if mailed today.
+
+    A row's age is the time since it was last known good: its address's last successful
+    delivery in the store, else its acquisition date (``acquired_at``); a row whose
+    address already hard-bounced counts as a certain bounce. *history* is the policy's
+    history (every hard bounce; of the deliveries, the last per address): the last
+    delivery before a hard bounce is exact whenever nothing was delivered to the address
+    after it bounced (it is suppressed from then on). Returns (report section, model,
+    the frame of starts and addresses for the cohort chart, or None without dates).
+    """
+    from .decay import DecayModel, durations_from
+
+    n = len(cdf)
+    if "acquired_at" in cdf.columns:
+        acquired = pd.to_datetime(cdf["acquired_at"], utc=True, errors="coerce", format="ISO8601")
+        acquired = pd.Series(acquired.to_numpy(), index=pd.RangeIndex(n))
+        has_start = (acquired.notna() & (acquired <= as_of)).to_numpy(dtype=bool)
+    else:
+        acquired = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[ns, UTC]")
+        has_start = np.zeros(n, dtype=bool)
+    # rows without a usable date start at the epoch: only their deliveries are used
+    frame = pd.DataFrame(
+        {
+            "email": cdf[email_col].to_numpy(),
+            "start": acquired.where(has_start, pd.Timestamp("1970-01-01", tz="UTC")),
+        },
+        index=pd.RangeIndex(n),
+    )
+    kind = history["kind"].astype("string")
+    usable = kind.isin(["hard", "delivered"]).fillna(False) & history["timestamp"].notna()
+    ev = history.loc[usable.to_numpy(dtype=bool), ["recipient", "timestamp", "kind"]]
+    d = durations_from(frame, ev, start="start", email_column="email", as_of=as_of)
+
+    # ---- the rate: one row per address (duplicate rows are one person), dated, mailed
+    keys = frame["email"].astype("string").str.strip().str.lower()
+    first = ~keys.duplicated().to_numpy(dtype=bool) & keys.notna().to_numpy(dtype=bool)
+    fit_mask = first & has_start & d["mailed"].to_numpy(dtype=bool)
+    mailed_n = int(fit_mask.sum())
+    if mailed_n > FIT_SAMPLE:
+        # a deterministic sample (by a fixed hash of the address): the rate's precision
+        # is ample and the Weibull part of the fit stays seconds on a million contacts
+        h = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+        cand = np.flatnonzero(fit_mask)
+        keep = cand[np.argsort(h[cand], kind="stable")[:FIT_SAMPLE]]
+        fit_mask = np.zeros(n, dtype=bool)
+        fit_mask[keep] = True
+    fit_rows = d[fit_mask]
+    hard_n = int(fit_rows["event"].sum())
+    model = DecayModel()
+    source = "benchmark"
+    fit_error = None
+    if hard_n >= MIN_HARD_BOUNCES_TO_FIT and float(fit_rows["duration"].sum()) > 0:
+        try:
+            model = DecayModel().fit(
+                fit_rows["duration"], fit_rows["event"], last_good=fit_rows["last_good"]
+            )
+            source = "fitted"
+        except (ArithmeticError, ValueError, ListcareError) as exc:
+            # the night's lists must still be written: the benchmark, and the report says why
+            log.warning("decay fit failed, using the benchmark: %s", exc)
+            model, fit_error = DecayModel(), f"{type(exc).__name__}: {exc}"
+    decay = {
+        "source": source,
+        "monthly_rate": round(float(model.monthly_rate), 6),
+        "monthly_rate_ci": (
+            [round(float(x), 6) for x in model.monthly_rate_ci_] if source == "fitted" else None
+        ),
+        "annual_rate": round(float(model.annual_rate), 6),
+        "hard_bounces_in_history": hard_n,
+        "contacts_in_fit": int(len(fit_rows)) if source == "fitted" else 0,
+        "mailed_addresses": mailed_n,
+        "min_hard_bounces_to_fit": MIN_HARD_BOUNCES_TO_FIT,
+        "fit_error": fit_error,
+    }
+
+    # ---- expected hard bounces if mailed today, per row: a hard bounce is a certain
+    # bounce unless a delivery to the address came after it (the policy keeps those)
+    dl = ev[ev["kind"].astype("string").to_numpy() == "delivered"]
+    dl_keys = dl["recipient"].astype("string").str.strip().str.lower()
+    last_dl = (
+        pd.Series(_ns(dl["timestamp"]), index=dl_keys.to_numpy(dtype=object), dtype=np.int64)
+        .groupby(level=0)
+        .max()
+    )
+    where = last_dl.index.get_indexer(keys.to_numpy(dtype=object, na_value=None))
+    small = np.iinfo(np.int64).min
+    row_dl = np.full(n, small, dtype=np.int64)
+    row_dl[where >= 0] = last_dl.to_numpy()[where[where >= 0]]
+    row_dl = np.minimum(row_dl, as_of.value)
+    end_ns = _ns(d["end"])
+    start_ns = _ns(frame["start"])
+    event = d["event"].to_numpy(dtype=bool) & ~(row_dl > end_ns)
+    delivered = (row_dl != small) & ~event
+    good_ns = np.where(
+        delivered, np.maximum(row_dl, np.where(has_start, start_ns, small)), start_ns
+    )
+    known = delivered | has_start
+    age = (as_of.value - good_ns) / (_DAYS_PER_MONTH * 86400e9)
+    age = np.where(known, np.maximum(age, 0.0), np.nan)
+    gone = np.where(
+        event, 1.0, np.where(known, np.asarray(model.decayed(np.nan_to_num(age))), np.nan)
+    )
+
+    def expect(mask) -> dict:
+        rows = mask & (known | event)
+        m = int(rows.sum())
+        alive = rows & ~event
+        return {
+            "rows": int(mask.sum()),
+            "rows_with_age": m,
+            "known_hard_bounced": int((rows & event).sum()),
+            "mean_months_since_last_good": (
+                round(float(age[alive].mean()), 2) if alive.any() else None
+            ),
+            "expected_hard_bounce_rate": round(float(gone[rows].mean()), 6) if m else None,
+        }
+
+    decay["input_list"] = expect(np.ones(n, dtype=bool))
+    decay["clean_list"] = expect(per_row["decision"].to_numpy() == "keep")
+    # the headline figure (kept under its old name): the input list mailed as it is
+    decay["expected_hard_bounce_rate"] = decay["input_list"]["expected_hard_bounce_rate"]
+    starts = frame[has_start] if has_start.any() else None
+    return decay, model, starts
+
+
+def _ns(values) -> np.ndarray:
+    """UTC timestamps as int64 nanoseconds, whatever the column's resolution."""
+    return pd.Series(values).astype("datetime64[ns, UTC]").array.asi8
+
+
+def _cohorts(st: Store, starts, model, decay: dict, as_of):
+    """Observed hard-bounce rate by age cohort of this list (every send outcome in the
+    store), for the chart; None when the rate is the benchmark or nothing was mailed."""
+    from .decay import SEND_OUTCOMES, bounce_rate_by_cohort
+
+    if starts is None or decay["source"] != "fitted":
+        return None
+    counts = st.count_by_kind(until=as_of)
+    n_sends = sum(int(counts.get(k, 0)) for k in SEND_OUTCOMES)
+    if n_sends > MAX_COHORT_SENDS:
+        log.info("cohort chart skipped: %d send outcomes in the store", n_sends)
+        return None
+    sends = st.events(["recipient", "timestamp", "kind"], until=as_of, kinds=SEND_OUTCOMES)
+    sends = sends[sends["timestamp"].notna()]
+    table = bounce_rate_by_cohort(
+        starts, sends, start="start", email_column="email", model=model, as_of=as_of
+    )
+    return table if int(table["mailed"].sum()) else None
+
+
 def _count_by(s: pd.Series) -> dict:
     return {str(k): int(v) for k, v in s.value_counts().sort_index().items()}
 
@@ -632,6 +791,8 @@ def _markdown(report: dict) -> str:
         f"| reconfirm | {o['reconfirm']} |",
         f"| **input rows** | **{o['rows']}** |",
         "",
+        ROWS_NOTE,
+        "",
         "## Why",
         "",
         "| outcome | rule | rows |",
@@ -643,7 +804,7 @@ def _markdown(report: dict) -> str:
     if report["flags"]:
         lines += [
             "",
-            "Flags (kept unless the policy says otherwise): "
+            "Flags (rows; kept unless the policy says otherwise): "
             + ", ".join(f"{k} {v}" for k, v in sorted(report["flags"].items())),
         ]
     ch = report["changes"]
@@ -655,8 +816,8 @@ def _markdown(report: dict) -> str:
     ns = ", ".join(f"{k} {v}" for k, v in ch["newly_suppressed"].items()) or "none"
     lines += [
         f"- newly suppressed addresses: {sum(ch['newly_suppressed'].values())} ({ns})",
-        f"- newly to reconfirm: {ch['newly_reconfirm']}",
-        f"- no longer suppressed or to reconfirm: {ch['released']}",
+        f"- addresses newly to reconfirm: {ch['newly_reconfirm']}",
+        f"- addresses no longer suppressed or to reconfirm: {ch['released']}",
         "",
         "## Bounces (last 30 days)",
         "",
@@ -685,18 +846,9 @@ def _markdown(report: dict) -> str:
             f"| {p['provider']} | {p['blocks']} | {p['addresses']} | {p['reason']} |"
             for p in sr["providers"]
         ]
-    d = report["decay"]
     lines += ["", "## Decay", ""]
-    if "expected_hard_bounce_rate" in d:
-        lines.append(
-            f"At {_pct(d['monthly_rate'])} a month, this list (mean age "
-            f"{d['mean_age_months']} months) would hard-bounce about "
-            f"{_pct(d['expected_hard_bounce_rate'])} if mailed today without cleaning."
-        )
-    else:
-        lines.append(
-            f"Assumed decay: {_pct(d['monthly_rate'])} a month ({_pct(d['annual_rate'])} a year)."
-        )
+    sentences = decay_sentences(report["decay"])
+    lines += [sentences[0][0].upper() + sentences[0][1:], ""] + [f"- {x}" for x in sentences[1:]]
     return "\n".join(lines) + "\n"
 
 
@@ -704,7 +856,9 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _write_pending(out_dir: Path, outputs: dict, cdf, report: dict, as_of, policy) -> list[Path]:
+def _write_pending(
+    out_dir: Path, outputs: dict, cdf, report: dict, as_of, policy, chart: dict | None = None
+) -> list[Path]:
     """Every output as a complete hidden ``.NAME.pending`` file; renamed after commit."""
     from .atomic import atomic_write_bytes, atomic_write_text
     from .contacts import write_contacts
@@ -722,7 +876,7 @@ def _write_pending(out_dir: Path, outputs: dict, cdf, report: dict, as_of, polic
         csv_tmp = tmp.with_name(tmp.name + ".csv")
         write_contacts(outputs[name], csv_tmp, like=cdf if "listcare" in cdf.attrs else None)
         os.replace(csv_tmp, tmp)
-    atomic_write_bytes(target("decay.png"), _chart(report, out_dir / "decay.png"))
+    atomic_write_bytes(target("decay.png"), _chart(report, chart or {}, out_dir / "decay.png"))
     atomic_write_text(target("report.md"), _markdown(report))
     atomic_write_text(
         target("report.json"), json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
@@ -741,17 +895,36 @@ def _publish(pending: list[Path], out_dir: Path) -> dict:
     return written
 
 
-def _chart(report: dict, previous: Path | None = None) -> bytes:
-    """The headline chart (decay model vs list age) as PNG bytes.
+def _chart(report: dict, chart: dict, previous: Path | None = None) -> bytes:
+    """The headline chart as PNG bytes: this list's decay model (fitted, or the benchmark
+    when the store has too little history) with the observed hard-bounce rate of this
+    list's age cohorts, titled with the list's name and the run's date.
 
-    The chart depends only on the model's rate, which the PNG records in its
-    Description; when *previous* (last night's chart) has the same one, its bytes are
-    reused: drawing it (and importing matplotlib) is the slowest part of a quiet night.
+    The PNG records a signature of everything drawn in its Description; when *previous*
+    (the last chart) has the same one, its bytes are reused (a rerun draws nothing).
+    Fixed metadata (no software version, no date) makes the bytes depend on the inputs only.
     """
+    import hashlib
     import io
 
-    rate = report["decay"]["monthly_rate"]
-    signature = f"listcare decay chart v1, monthly_rate={rate!r}"
+    from .decay import DecayModel
+
+    d = report["decay"]
+    model = chart.get("model") or DecayModel(d["monthly_rate"])
+    cohorts = chart.get("cohorts")
+    name = chart.get("list_name") or "the contact list"
+    day = report["as_of"][:10]
+    if d.get("source") == "fitted":
+        title = f"{name}, as of {day}: decay fitted from its bounce history"
+        if cohorts is None:
+            title += " (observed cohorts not drawn)"
+    else:
+        title = f"{name}, as of {day}: too little bounce history to fit, 2.1%-a-month benchmark"
+    table = "" if cohorts is None else cohorts.to_csv(index=False, float_format="%.9g")
+    digest = hashlib.sha256(
+        json.dumps([title, d, table], sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    signature = f"listcare decay chart v2, monthly_rate={d['monthly_rate']!r}, inputs={digest}"
     if previous is not None:
         with contextlib.suppress(OSError):
             data = previous.read_bytes()
@@ -763,12 +936,11 @@ def _chart(report: dict, previous: Path | None = None) -> bytes:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .decay import DecayModel
     from .plotting import plot_decay_vs_bounce
 
-    ax = plot_decay_vs_bounce(DecayModel(rate))
+    ax = plot_decay_vs_bounce(model, cohorts)
+    ax.set_title(title, fontsize=10)
     buf = io.BytesIO()
-    # fixed metadata (no version, no date): the same rate gives the same bytes
     ax.figure.savefig(
         buf, format="png", dpi=100, metadata={"Software": None, "Description": signature}
     )

@@ -566,7 +566,8 @@ def test_bundled_example_contacts_are_all_accounted_for():
     assert set(plan["row"]) | set(plan.excluded["row"]) == set(range(len(df)))
     reasons = plan.excluded["reason"].value_counts().to_dict()
     assert reasons.get("duplicate", 0) > 0 and reasons.get("no_address", 0) > 0
-    assert set(reasons) <= {"duplicate", "no_address"}
+    # issue 6 review: the example's syntax-invalid rows are never planned either
+    assert set(reasons) <= {"duplicate", "no_address", "invalid_address"}
     assert plan.daily["volume"].max() <= 100
     assert (plan.waves.loc[plan.waves["wave"] == 0, "expected_bounce_rate"] > 0.2).all()
 
@@ -614,3 +615,146 @@ def test_cli_plan_with_a_store_never_plans_suppressed(tmp_path):
                                     "--as-of", "2026-11-27", "-o", str(out)])
     assert res.exit_code == 66 and "no store" in res.output
     assert not (tmp_path / "nope.db").exists()
+
+
+# ---------------------------------------------------------------- review of issue 6 (1): invalid addresses
+def _syntax_ok(address) -> bool:
+    """The reference: email-validator itself, syntax only (no DNS)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(str(address).strip(), check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def test_invalid_addresses_in_the_example_are_excluded_not_planned():
+    from listcare import read_contacts
+    from listcare.contacts import example_path
+
+    df = read_contacts(example_path("contacts.csv"))
+    col = df.attrs["listcare"]["email_column"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CapacityWarning)
+        plan = plan_cadence(df, as_of="2026-11-01", every="60D", daily_capacity=100)
+    invalid = plan.excluded[plan.excluded["reason"] == "invalid_address"]
+    assert len(invalid) == 24
+    nonempty = df[col].fillna("").astype(str).str.strip() != ""
+    want = {i for i in range(len(df)) if nonempty.iloc[i] and not _syntax_ok(df[col].iloc[i])}
+    assert set(invalid["row"]) == want
+    assert {"keine Angabe", "lisa.@gmail.com", "max.mustermann@", "heike@web .de",
+            "vorname.nachname@firma"} <= set(invalid["email"])
+    assert all(_syntax_ok(e) for e in plan["email"].unique())
+    assert not (plan["row"].isin(want)).any()  # not even in the reconfirmation wave
+    assert "invalid_address 24" in plan.summary()
+
+
+_LOCALS = st.sampled_from(["anna", "lisa.", ".hans", "a..b", "max mustermann", "info", "x", "o'neil", "ü"])
+_DOMAINS = st.sampled_from(["web.de", "firma", "gmx,de", "web .de", "", "[300.1.2.3]", "t-online.de",
+                            "xn--mnchen-3ya.de", "localhost", "example.org"])
+
+
+@st.composite
+def _addresses(draw):
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return draw(st.text(alphabet="ab.@ -_", max_size=8))
+    if kind == 1:
+        return "keine Angabe"
+    return draw(_LOCALS) + draw(st.sampled_from(["@", "@@", "(at)"])) + draw(_DOMAINS)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_addresses(), min_size=1, max_size=15), st.integers(-500, 0))
+def test_no_planned_address_fails_the_syntax_check(emails, last):
+    df = pd.DataFrame({"email": emails, "last_contacted_at": [_date(last)] * len(emails), "acquired_at": ""})
+    plan = _plan(df, dict(as_of=AS_OF, every="30D", horizon="60D"))
+    assert all(_syntax_ok(e) for e in plan["email"])
+    reasons = dict(zip(plan.excluded["row"], plan.excluded["reason"], strict=True))
+    for i, e in enumerate(emails):
+        if e.strip() and not _syntax_ok(e):
+            assert reasons[i] == "invalid_address", (e, reasons.get(i))
+        elif e.strip():
+            assert reasons.get(i) != "invalid_address", e
+    assert set(plan["row"]) | set(reasons) == set(range(len(df)))
+
+
+# ---------------------------------------------------------------- review of issue 6 (2): the store's deliveries
+def _deliveries(rows) -> pd.DataFrame:
+    """Store events (the columns tests/test_store.py uses) from (recipient, timestamp, kind)."""
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "event_id": [f"{i:024x}" for i in range(n)],
+            "timestamp": pd.to_datetime([ts for _, ts, _ in rows], utc=True),
+            "recipient": [r for r, _, _ in rows],
+            "kind": [k for _, _, k in rows],
+            "reason": ["delivered" if k == "delivered" else "mailboxfull" for _, _, k in rows],
+            "status": ["2.0.0" if k == "delivered" else "4.2.2" for _, _, k in rows],
+            "reply_code": ["250" if k == "delivered" else "452" for _, _, k in rows],
+            "diagnostic": [""] * n,
+            "remote_mta": ["mx.example.com"] * n,
+            "source_format": ["postfix"] * n,
+            "source": ["mail.log"] * n,
+            "position": np.arange(1, n + 1),
+        }
+    )
+
+
+def _store_with_deliveries(path):
+    from listcare import Store
+
+    rows = [
+        ("p0@example.com", AS_OF - 20 * DAY + pd.Timedelta(hours=9), "delivered"),  # recent: due
+        ("P1@Example.com", AS_OF - 40 * DAY, "delivered"),  # other case, same contact
+        ("p1@example.com", AS_OF - 300 * DAY, "delivered"),  # an older one: the later wins
+        ("p2@example.com", AS_OF + 2 * DAY, "delivered"),  # after as_of: not yet known
+        ("p3@example.com", AS_OF - 10 * DAY, "soft"),  # not a delivery
+        ("p4@example.com", AS_OF - 900 * DAY, "delivered"),  # older than the contact file
+    ]
+    with Store(path) as store:
+        store.add_events(_deliveries(rows))
+    return Store(path)
+
+
+def test_store_deliveries_count_as_the_last_contact(tmp_path):
+    df = _contacts(6, start=-500, step=0)  # the file says: nobody reached for 500 days
+    df.loc[5, "last_contacted_at"] = _date(-30)  # p5: recent in the file, no delivery
+    with _store_with_deliveries(tmp_path / "listcare.db") as store:
+        plan = plan_cadence(df, as_of=AS_OF, every="60D", state=store)
+    by = {e: g.sort_values("date") for e, g in plan.groupby("email")}
+    for email, delivered in (("p0@example.com", -20), ("p1@example.com", -40)):
+        g = by[email]
+        assert (g["wave"] >= 1).all() and set(g["reason"]) == {"due"}, email
+        assert g["deadline"].iloc[0] == AS_OF + (delivered + 60) * DAY  # delivery + interval
+        assert g["date"].iloc[0] > AS_OF + (delivered + 29) * DAY  # not before half the interval
+    for email in ("p2@example.com", "p3@example.com", "p4@example.com"):
+        assert list(by[email]["reason"]) == ["reconfirm"], email
+    assert (by["p5@example.com"]["wave"] >= 1).all()  # the file's later date still counts
+    # the same contacts without the store: all but p5 to reconfirmation
+    bare = plan_cadence(df, as_of=AS_OF, every="60D")
+    assert set(bare.loc[bare["reason"] == "reconfirm", "email"]) == {f"p{i}@example.com" for i in range(5)}
+    assert len(df) == 6 and df.loc[0, "last_contacted_at"] == _date(-500)  # input untouched
+
+
+def test_cli_plan_with_a_store_uses_its_deliveries(tmp_path):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    df = _contacts(6, start=-500, step=0)
+    src = tmp_path / "contacts.csv"
+    df.to_csv(src, index=False)
+    db = tmp_path / "listcare.db"
+    with _store_with_deliveries(db) as store:
+        want = plan_cadence(df, as_of=AS_OF, every="60D", state=store)
+    out = tmp_path / "plan.csv"
+    res = CliRunner().invoke(main, ["plan", "--contacts", str(src), "--store", str(db), "--every", "60D",
+                                    "--as-of", "2026-11-27", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out, dtype=str)
+    assert set(got.loc[got["email"] == "p0@example.com", "reason"]) == {"due"}
+    pairs = lambda d: sorted(zip(d["email"], d["reason"], d["wave"].astype(str), strict=True))  # noqa: E731
+    assert pairs(got) == pairs(want)
+    assert list(got["date"]) == [str(d.date()) for d in want["date"]]
