@@ -334,3 +334,24 @@ def epoch_time(value) -> datetime | None:
         return datetime.fromtimestamp(float(value), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def reply_fact(pm, *, hint: str, detector: str, feedback_type: str = ""):
+    """The one Fact of a message the recipient's own side sent back (an auto-reply, an
+    RFC 2369 unsubscribe mail): the recipient is its sender. None without a sender."""
+    from ..records import Fact
+
+    who = addr_of(pm.header("From")) or addr_of(pm.header("Reply-To"))
+    if not who:
+        return None
+    return [
+        Fact(
+            recipient=who,
+            diagnostic=clean(pm.body_text()[:500]),
+            message_id=message_id_of(pm.msg),
+            timestamp=timestamp_of(pm.header("Date")),
+            hint=hint,
+            feedback_type=feedback_type,
+            detector=detector,
+        )
+    ]

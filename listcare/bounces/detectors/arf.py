@@ -93,18 +93,5 @@ def detect(pm: C.ParsedMail) -> list[Fact] | None:
     if pm.header("X-Apple-Unsubscribe").lower() == "true" or (
         _UNSUB_SUBJECT_RE.match(pm.subject) and not pm.parts_of("message/delivery-status")
     ):
-        who = C.addr_of(pm.header("From")) or C.addr_of(pm.header("Reply-To"))
-        if not who:
-            return None
-        return [
-            Fact(
-                recipient=who,
-                diagnostic=C.clean(pm.body_text()[:500]),
-                message_id=C.message_id_of(pm.msg),
-                timestamp=C.timestamp_of(pm.header("Date")),
-                hint="unsubscribe",
-                feedback_type="opt-out",
-                detector="unsubscribe",
-            )
-        ]
+        return C.reply_fact(pm, hint="unsubscribe", feedback_type="opt-out", detector="unsubscribe")
     return None

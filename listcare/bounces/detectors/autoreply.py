@@ -39,16 +39,4 @@ def detect(pm: C.ParsedMail) -> list[Fact] | None:
         # auto-replied but not a vacation notice (ticket acknowledgements, ...): keep
         # only what says it is an absence
         return None
-    who = C.addr_of(pm.header("From")) or C.addr_of(pm.header("Reply-To"))
-    if not who:
-        return None
-    return [
-        Fact(
-            recipient=who,
-            diagnostic=C.clean(pm.body_text()[:500]),
-            message_id=C.message_id_of(pm.msg),
-            timestamp=C.timestamp_of(pm.header("Date")),
-            hint="vacation",
-            detector=NAME,
-        )
-    ]
+    return C.reply_fact(pm, hint="vacation", detector=NAME)
