@@ -298,28 +298,35 @@ class Parser:
             n = len(lines)
             if not n:
                 return True
+        eids = map(_HEX, map(_BLAKE, map(_ID_INPUT, zip(lines, rbs, strict=True))))
+        self._append(eids, ts, rcpts, kinds, reasons, ds, reply_col, diags, remotes, qs, positions)
+        return True
+
+    def _append(self, eids, ts, rcpts, kinds, reasons, statuses, replies, diags, remotes, queues, positions) -> None:
+        """Append delivery rows, column by column (both paths; Postfix delivery lines
+        carry no sender or Message-ID: those are on other lines of the queue id)."""
+        ctx = self.ctx
         c = ctx.cols
-        c.event_id.extend(map(_HEX, map(_BLAKE, map(_ID_INPUT, zip(lines, rbs, strict=True)))))
+        n = len(positions)
+        c.event_id.extend(eids)
         c.timestamp.extend(ctx.clock.syslog_ns_many(ts, ctx.source, positions, ctx.errors))
         c.recipient.extend(rcpts)
         c.kind.extend(kinds)
         c.reason.extend(reasons)
-        c.status.extend(ds)
-        c.reply_code.extend(reply_col)
+        c.status.extend(statuses)
+        c.reply_code.extend(replies)
         c.diagnostic.extend(diags)
         c.remote_mta.extend(remotes)
         c.sender.extend(repeat(None, n))
         c.message_id.extend(repeat(None, n))
-        c.queue_id.extend(qs)
+        c.queue_id.extend(queues)
         c.position.extend(positions)
-        return True
 
     # ------------------------------------------------------------------ reference path
     def feed_lines(self, block: bytes, first_line: int) -> None:
         """The straightforward reading of one block: line by line, one regex match and
         one row at a time. The fast path gives exactly the same rows, errors and state."""
         ctx = self.ctx
-        cols = ctx.cols
         rfind = block.rfind
         count = block.count
         line_match = _LINE.match
@@ -391,20 +398,7 @@ class Parser:
             h.update(b"%b\0%b\x000" % (block[ls:g.end()], rb))
             add((h.hexdigest(), ts, rcpt, kind, reason, d, reply, diag, remote, q, line))
         if rows:
-            eid, ts, rcpt, kind, reason, status, reply, diag, remote, queue, position = zip(*rows, strict=True)
-            cols.event_id.extend(eid)
-            cols.timestamp.extend(ctx.clock.syslog_ns_many(ts, ctx.source, position, ctx.errors))
-            cols.recipient.extend(rcpt)
-            cols.kind.extend(kind)
-            cols.reason.extend(reason)
-            cols.status.extend(status)
-            cols.reply_code.extend(reply)
-            cols.diagnostic.extend(diag)
-            cols.remote_mta.extend(remote)
-            cols.sender.extend(repeat(None, len(rows)))
-            cols.message_id.extend(repeat(None, len(rows)))
-            cols.queue_id.extend(queue)
-            cols.position.extend(position)
+            self._append(*zip(*rows, strict=True))
         if b"status=expired" in block:
             self._expired(block, first_line)
         if len(deferred) > 200_000:
