@@ -42,7 +42,15 @@ import pandas as pd
 from . import schema
 from .display import ROWS_NOTE, Report, decay_sentences
 from .exceptions import ConservationError, InputError, ListcareError, LockedError
-from .policy import Policy, _address_keys, _decide, carry_since, load_policy
+from .policy import _KIND as _KIND_CODE
+from .policy import (
+    Policy,
+    _address_keys,
+    _contact_dates,
+    _decide,
+    carry_since,
+    load_policy,
+)
 from .store import Store, _resolve_target, _to_utc, check_store_path, file_identity
 
 log = logging.getLogger(__name__)
@@ -251,9 +259,10 @@ def _run(
                 events = None  # stored now: free it before the history is read
                 history = _history(st, as_of)
                 new_since = st.count_events(after_run=base["run_id"] if base else None)
-                decided, row_codes = _decide(
+                decided, row_codes, keys = _decide(
                     history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
                 )
+                del history
                 decisions = carry_since(decided, st.suppressions())
                 del decided
                 timings["decide"] = time.perf_counter() - t
@@ -262,8 +271,8 @@ def _run(
                 outputs, per_row, positions = _split(cdf, validation, decisions, row_codes)
                 _check_conservation(len(cdf), positions)
                 previous = st.snapshot(base["run_id"] if base else None)
-                decay, model, starts = _decay(cdf, email_col, history, per_row, as_of)
-                del history
+                decay, model, starts = _decay(cdf, email_col, keys, decisions, per_row, as_of)
+                del keys
                 cohorts = _cohorts(st, starts, model, decay, as_of) if not dry_run else None
                 report = _report(
                     cdf,
@@ -618,53 +627,58 @@ MAX_COHORT_SENDS = 1_000_000
 _DAYS_PER_MONTH = 365.25 / 12  # as listcare.decay
 
 
-def _decay(cdf, email_col, history, per_row, as_of):
+def _decay(cdf, email_col, keys, decisions, per_row, as_of):
     """The decay figures of the report: the rate (fitted from the store's history when it
     holds enough hard bounces, else the benchmark) and the expected hard-bounce share of
     the input list and of the clean list if mailed today.
 
     A row's age is the time since it was last known good: its address's last successful
     delivery in the store, else its acquisition date (``acquired_at``); a row whose
-    address already hard-bounced counts as a certain bounce. *history* is the policy's
-    history (every hard bounce; of the deliveries, the last per address): the last
-    delivery before a hard bounce is exact whenever nothing was delivered to the address
-    after it bounced (it is suppressed from then on). Returns (report section, model,
-    the frame of starts and addresses for the cohort chart, or None without dates).
+    address already hard-bounced counts as a certain bounce. *keys* are the policy's
+    :class:`~listcare.policy.AddressCodes` (rows of *decisions*): every hard bounce and,
+    of the deliveries, the last per address; the last delivery before a hard bounce is
+    exact whenever nothing was delivered to the address after it bounced (it is
+    suppressed from then on). Addresses are matched by those integer codes, never
+    normalised again. Returns (report section, model, the frame of starts and addresses
+    for the cohort chart, or None without dates).
     """
-    from .decay import DecayModel, durations_from
+    from .decay import DecayModel, durations_of_pairs, match_keys
 
     n = len(cdf)
-    if "acquired_at" in cdf.columns:
-        acquired = pd.to_datetime(cdf["acquired_at"], utc=True, errors="coerce", format="ISO8601")
-        acquired = pd.Series(acquired.to_numpy(), index=pd.RangeIndex(n))
-        has_start = (acquired.notna() & (acquired <= as_of)).to_numpy(dtype=bool)
-    else:
-        acquired = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[ns, UTC]")
-        has_start = np.zeros(n, dtype=bool)
+    nat = np.iinfo(np.int64).min
+    acquired = keys.acquired
+    if acquired is None and "acquired_at" in cdf.columns:
+        acquired = _contact_dates(cdf, "acquired_at")
+    if acquired is None:
+        acquired = np.full(n, nat, dtype=np.int64)
+    has_start = (acquired != nat) & (acquired <= as_of.value)
     # rows without a usable date start at the epoch: only their deliveries are used
-    frame = pd.DataFrame(
-        {
-            "email": cdf[email_col].to_numpy(),
-            "start": acquired.where(has_start, pd.Timestamp("1970-01-01", tz="UTC")),
-        },
-        index=pd.RangeIndex(n),
+    start_ns = np.where(has_start, acquired, 0)
+    ccode = keys.contacts if keys.contacts is not None else np.full(n, -1, dtype=np.int64)
+    ek, ets = keys.event_kinds, keys.event_ts
+    use = ((ek == _KIND_CODE["hard"]) | (ek == _KIND_CODE["delivered"])) & (ets != nat)
+    e_code, e_ts, e_hard = keys.event_codes[use], ets[use], ek[use] == _KIND_CODE["hard"]
+    pos, rep = match_keys(ccode, ccode >= 0, e_code)
+    t = e_ts[rep]
+    after = t >= start_ns[pos]
+    d = durations_of_pairs(
+        start_ns, pos[after], t[after], e_hard[rep[after]], as_of.value, index=pd.RangeIndex(n)
     )
-    kind = history["kind"].astype("string")
-    usable = kind.isin(["hard", "delivered"]).fillna(False) & history["timestamp"].notna()
-    ev = history.loc[usable.to_numpy(dtype=bool), ["recipient", "timestamp", "kind"]]
-    d = durations_from(frame, ev, start="start", email_column="email", as_of=as_of)
+    del pos, rep, t, after
 
     # ---- the rate: one row per address (duplicate rows are one person), dated, mailed
-    keys = frame["email"].astype("string").str.strip().str.lower()
-    first = ~keys.duplicated().to_numpy(dtype=bool) & keys.notna().to_numpy(dtype=bool)
+    first = np.zeros(n, dtype=bool)
+    has_key = np.flatnonzero(ccode >= 0)
+    first[has_key[np.unique(ccode[has_key], return_index=True)[1]]] = True
     fit_mask = first & has_start & d["mailed"].to_numpy(dtype=bool)
     mailed_n = int(fit_mask.sum())
+    addresses = decisions["address"].to_numpy(dtype=object, na_value="")
     if mailed_n > FIT_SAMPLE:
         # a deterministic sample (by a fixed hash of the address): the rate's precision
         # is ample and the Weibull part of the fit stays seconds on a million contacts
-        h = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         cand = np.flatnonzero(fit_mask)
-        keep = cand[np.argsort(h[cand], kind="stable")[:FIT_SAMPLE]]
+        h = pd.util.hash_array(addresses[ccode[cand]], categorize=False)
+        keep = cand[np.argsort(h, kind="stable")[:FIT_SAMPLE]]
         fit_mask = np.zeros(n, dtype=bool)
         fit_mask[keep] = True
     fit_rows = d[fit_mask]
@@ -698,20 +712,11 @@ def _decay(cdf, email_col, history, per_row, as_of):
 
     # ---- expected hard bounces if mailed today, per row: a hard bounce is a certain
     # bounce unless a delivery to the address came after it (the policy keeps those)
-    dl = ev[ev["kind"].astype("string").to_numpy() == "delivered"]
-    dl_keys = dl["recipient"].astype("string").str.strip().str.lower()
-    last_dl = (
-        pd.Series(_ns(dl["timestamp"]), index=dl_keys.to_numpy(dtype=object), dtype=np.int64)
-        .groupby(level=0)
-        .max()
-    )
-    where = last_dl.index.get_indexer(keys.to_numpy(dtype=object, na_value=None))
-    small = np.iinfo(np.int64).min
+    small = nat
+    last_dl = decisions["last_delivered"].array.asi8
     row_dl = np.full(n, small, dtype=np.int64)
-    row_dl[where >= 0] = last_dl.to_numpy()[where[where >= 0]]
-    row_dl = np.minimum(row_dl, as_of.value)
+    row_dl[has_key] = np.minimum(last_dl[ccode[has_key]], as_of.value)
     end_ns = _ns(d["end"])
-    start_ns = _ns(frame["start"])
     event = d["event"].to_numpy(dtype=bool) & ~(row_dl > end_ns)
     delivered = (row_dl != small) & ~event
     good_ns = np.where(
@@ -742,7 +747,16 @@ def _decay(cdf, email_col, history, per_row, as_of):
     decay["clean_list"] = expect(per_row["decision"].to_numpy() == "keep")
     # the headline figure (kept under its old name): the input list mailed as it is
     decay["expected_hard_bounce_rate"] = decay["input_list"]["expected_hard_bounce_rate"]
-    starts = frame[has_start] if has_start.any() else None
+    starts = None
+    if has_start.any():
+        rows = np.flatnonzero(has_start)
+        starts = pd.DataFrame(
+            {
+                "email": cdf[email_col].to_numpy()[rows],
+                "start": pd.DatetimeIndex(start_ns[rows].view("M8[ns]")).tz_localize("UTC"),
+            },
+            index=rows,
+        )
     return decay, model, starts
 
 

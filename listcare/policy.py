@@ -398,6 +398,22 @@ def _to_utc(value) -> pd.Timestamp:
 
 
 # =========================================================================== decide
+@dataclass(frozen=True)
+class AddressCodes:
+    """The integer address codes :func:`_decide` worked with (row positions of its
+    result), for the job's later steps so that no address is normalised twice: the
+    contact rows' codes (-1: no address), and per history event kept by the policy
+    (nothing after as_of, an address) its code, time (int64 ns, NaT value when unknown)
+    and kind (the position of its kind in ``schema.KINDS``). *acquired*: the contacts'
+    ``acquired_at`` as int64 ns (NaT value where empty), None when not read."""
+
+    contacts: np.ndarray | None
+    event_codes: np.ndarray
+    event_ts: np.ndarray
+    event_kinds: np.ndarray
+    acquired: np.ndarray | None
+
+
 class _Rule:
     """Addresses (codes) one rule applies to, with since (int64 ns), reason, evidence."""
 
@@ -439,9 +455,10 @@ def decide(
 
 def _decide(
     events, validation, contacts, *, as_of, policy, email_column
-) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """:func:`decide`, and for each validation row the position of its address in the
-    result (-1: no usable address): the job maps its contact rows with it."""
+) -> tuple[pd.DataFrame, np.ndarray | None, AddressCodes]:
+    """:func:`decide`; for each validation row the position of its address in the result
+    (-1: no usable address), with which the job maps its contact rows; and the
+    :class:`AddressCodes` of the contacts and events."""
     policy = policy or DEFAULT_POLICY
     as_of = _to_utc(as_of)
     ev = _prepare_events(events, as_of)
@@ -628,6 +645,7 @@ def _decide(
             rules["soft"] = _Rule(qc, qual.to_numpy(), reason, evidence.to_numpy())
 
     # ---- sunset: no successful contact for more than N months
+    acquired_rows = None
     if policy.sunset_months > 0 and n:
         last_ok = last_delivered.copy()
         src = np.where(last_ok != _NAT, "delivery", "").astype(object)
@@ -641,7 +659,7 @@ def _decide(
                 newer = per > last_ok
                 last_ok = np.where(newer, per, last_ok)
                 src = np.where(newer, "last_contacted_at", src).astype(object)
-            ac = _contact_dates(contacts, "acquired_at")
+            ac = acquired_rows = _contact_dates(contacts, "acquired_at")
             if ac is not None:
                 np.maximum.at(acquired, ccode[okc], ac[okc])
         baseline = np.where(last_ok != _NAT, last_ok, acquired)
@@ -725,7 +743,7 @@ def _decide(
         "records"
     )
     result.attrs["as_of"] = as_of
-    return result, vcode
+    return result, vcode, AddressCodes(ccode, code, ts, kind, acquired_rows)
 
 
 def carry_since(decisions: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

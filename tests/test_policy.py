@@ -549,7 +549,10 @@ def test_decide_row_codes_point_every_validation_row_at_its_decision():
         }
     )
     ev = events(("c@xn--bcher-kva.de", "hard", "2026-05-01"))
-    res, codes = _decide(ev, validation, contacts, as_of=AS_OF, policy=None, email_column=None)
+    res, codes, keys = _decide(ev, validation, contacts, as_of=AS_OF, policy=None, email_column=None)
+    # the contacts' own codes: the IDN row and its ASCII event share one address
+    assert keys.contacts.tolist() == codes.tolist()
+    assert res["address"].iloc[keys.event_codes[0]] == "c@xn--bcher-kva.de"
     assert codes.tolist()[2] == -1
     addresses = res["address"].tolist()
     assert [addresses[c] for c in codes[[0, 1, 3, 4]]] == [
