@@ -26,6 +26,7 @@ what this particular process happened to read.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import json
@@ -210,37 +211,81 @@ def _run(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    # ---- contacts
-    if isinstance(contacts, pd.DataFrame):
-        cdf = contacts
-        contacts_path = (cdf.attrs.get("listcare") or {}).get("path")
-    else:
-        cdf = read_contacts(contacts, email_column=email_column)
-        contacts_path = os.fspath(contacts)
-    email_col = find_email_column(
-        cdf, email_column or (cdf.attrs.get("listcare") or {}).get("email_column")
-    )
-    if contacts_path:
-        for name in OUTPUT_FILES:
-            if _same_path(out_dir / name, contacts_path):
-                raise InputError(
-                    f"The contact list {contacts_path!r} is inside the output folder as "
-                    f"{name!r} and would be overwritten; use another --out-dir."
-                )
-    timings["read_contacts"] = time.perf_counter() - t0
+    # the store's DNS cache, read before the worker thread starts: the thread never
+    # touches the store (inside the transaction below, every store call uses its one
+    # connection, which belongs to this thread)
+    cached = _dns_cache(st, as_of, policy) if check_dns else {}
 
-    # ---- bounces: only what is new
+    def contacts_side():
+        """Read and validate the list: it needs nothing of the night's evidence, so it
+        runs in a worker thread while this one reads, stores and fetches the history
+        (pandas' parser, Arrow's kernels, SQLite and the DNS waits release the GIL)."""
+        t = time.perf_counter()
+        if isinstance(contacts, pd.DataFrame):
+            cdf = contacts
+            path = (cdf.attrs.get("listcare") or {}).get("path")
+        else:
+            cdf = read_contacts(contacts, email_column=email_column)
+            path = os.fspath(contacts)
+        col = find_email_column(
+            cdf, email_column or (cdf.attrs.get("listcare") or {}).get("email_column")
+        )
+        if path:
+            for name in OUTPUT_FILES:
+                if _same_path(out_dir / name, path):
+                    raise InputError(
+                        f"The contact list {path!r} is inside the output folder as "
+                        f"{name!r} and would be overwritten; use another --out-dir."
+                    )
+        timings["read_contacts"] = time.perf_counter() - t
+        t = time.perf_counter()
+        checked = _validate(cdf, cached, check_dns, nameserver, col)
+        timings["validate"] = time.perf_counter() - t
+        return cdf, path, col, checked
+
+    if not isinstance(contacts, pd.DataFrame) and not Path(contacts).is_file():
+        read_contacts(contacts, email_column=email_column)  # its clear error, before any work
+
+    # ---- bounces: only what is new (an unreadable input stops the run here, at once)
     t = time.perf_counter()
     events, checkpoints, read_stats = _read_new_evidence(st, bounces, as_of)
     timings["read_bounces"] = time.perf_counter() - t
 
-    # ---- validation, with the store's DNS cache
-    t = time.perf_counter()
-    validation, fresh_domains, cached_n = _validate(
-        cdf, st, as_of, policy, check_dns, nameserver, email_col
-    )
-    timings["validate"] = time.perf_counter() - t
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listcare-contacts")
+    try:
+        contacts_job = pool.submit(contacts_side)
+        return _run_store(
+            st,
+            contacts_job,
+            events,
+            checkpoints,
+            read_stats,
+            out_dir,
+            as_of,
+            policy,
+            dry_run,
+            timings,
+            t0,
+        )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
+
+def _run_store(
+    st,
+    contacts_job,
+    events,
+    checkpoints,
+    read_stats,
+    out_dir,
+    as_of,
+    policy,
+    dry_run,
+    timings,
+    t0,
+):
+    """The rest of :func:`_run`, while *contacts_job* reads and validates the list: the
+    store's transaction, then the outputs."""
     pending: list[Path] = []
     report: dict = {}
     try:
@@ -252,13 +297,21 @@ def _run(
                 new_events = st.add_events(events, run_id=run_id)
                 for path, offset, actual, ident in checkpoints:
                     st.save_checkpoint(path, offset, actual_path=actual, identity=ident)
-                st.put_validation(fresh_domains, checked_at=as_of)
                 timings["store_ingest"] = time.perf_counter() - t
 
                 t = time.perf_counter()
                 events = None  # stored now: free it before the history is read
                 history = _history(st, as_of)
                 new_since = st.count_events(after_run=base["run_id"] if base else None)
+                timings["history"] = time.perf_counter() - t
+                t = time.perf_counter()
+                cdf, contacts_path, email_col, (validation, fresh_domains, cached_n) = (
+                    contacts_job.result()
+                )
+                timings["wait_for_contacts"] = time.perf_counter() - t
+                st.put_validation(fresh_domains, checked_at=as_of)
+
+                t = time.perf_counter()
                 decided, row_codes, keys = _decide(
                     history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
                 )
@@ -414,17 +467,20 @@ def _read_new_evidence(st: Store, bounces, as_of):
     return events, checkpoints, stats
 
 
-def _validate(cdf, st, as_of, policy, check_dns, nameserver, email_col):
+def _dns_cache(st: Store, as_of, policy) -> dict:
+    """The store's per-domain DNS verdicts still fresh at *as_of* (unknowns are retried)."""
+    return st.cached_validation(
+        as_of=as_of, max_age=pd.Timedelta(days=policy.validation_max_age_days)
+    )
+
+
+def _validate(cdf, cached, check_dns, nameserver, email_col):
     from .address.validate import validate
 
     known = None
-    cached = {}
     if check_dns:
         from .address.dns import DomainResult
 
-        cached = st.cached_validation(
-            as_of=as_of, max_age=pd.Timedelta(days=policy.validation_max_age_days)
-        )
         known = {
             d: DomainResult(r.status, r.reason, r.detail, tuple(r.mx or ()))
             for d, r in cached.items()

@@ -368,7 +368,7 @@ def _prepare_events(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Data
         ev[c] = events[c].to_numpy() if c in events.columns else None
     keep = (kind >= 0) & ((ts == _NAT) | (ts <= as_of.value))  # nothing after as_of
     keep &= ev["key"].notna().to_numpy()
-    return ev[keep].reset_index(drop=True)
+    return ev if keep.all() else ev[keep].reset_index(drop=True)
 
 
 def _contact_dates(contacts: pd.DataFrame, column: str) -> np.ndarray | None:

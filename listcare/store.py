@@ -355,6 +355,16 @@ def _fetch_raw(conn: sa.Connection, stmt) -> list[tuple]:
         cur.close()
 
 
+def _transpose(rows: list[tuple], width: int) -> list[np.ndarray]:
+    """The columns of fetched rows as object arrays (numpy builds the 2-D array in C:
+    about 4x faster than ``zip(*rows)`` for a million rows)."""
+    if not rows:
+        return [np.empty(0, dtype=object) for _ in range(width)]
+    table = np.empty((len(rows), width), dtype=object)
+    table[:] = rows
+    return [table[:, j] for j in range(width)]
+
+
 def _nullable(col: pd.Series) -> np.ndarray:
     """An object array with None for missing values (what DB drivers expect)."""
     return col.astype(object).where(col.notna(), None).to_numpy()
@@ -795,7 +805,7 @@ class Store:
             else:
                 stmt = stmt.order_by(events_t.c.event_id)
             rows = _fetch_raw(conn, stmt)
-        cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        cols = _transpose(rows, len(names))
         del rows
         out = {}
         for name, values in zip(names, cols, strict=True):
@@ -826,7 +836,7 @@ class Store:
             # small one here made SQLite spill the night's uncommitted pages: 2M
             # events, 18 s against 2 s)
             rows = _fetch_raw(conn, stmt)
-        cols = list(zip(*rows, strict=True)) if rows else [(), ()]
+        cols = _transpose(rows, 2)
         return pd.DataFrame(
             {
                 "recipient": pd.Series(np.array(cols[0], dtype=object), dtype="string"),

@@ -322,16 +322,15 @@ def test_the_domain_verdicts_leave_the_validation_frame_before_the_policy(tmp_pa
     """pandas deep-copies ``attrs`` into every derived frame and column: the job must not
     carry the per-domain verdicts (40,000 on a real list) into decide and the split,
     where they cost 33 s a night. They still reach the store's cache."""
-    from listcare.nightly import _validate
+    from listcare.nightly import _dns_cache, _validate
     from listcare.policy import DEFAULT_POLICY
     from listcare.store import Store
 
     names = dns_server.names
     cdf = pd.DataFrame({"email": [f"a@{names['mx']}", f"b@{names['null_mx']}"]})
     with Store(tmp_path / "s.db") as st:
-        validation, fresh, cached = _validate(
-            cdf, st, NIGHT1, DEFAULT_POLICY, True, dns_server.address, "email"
-        )
+        known = _dns_cache(st, pd.Timestamp(NIGHT1, tz="UTC"), DEFAULT_POLICY)
+        validation, fresh, cached = _validate(cdf, known, True, dns_server.address, "email")
     assert "domains" not in validation.attrs
     assert sorted(fresh) == sorted([names["mx"], names["null_mx"]]) and cached == 0
     assert validation["status"].tolist() == ["valid", "invalid"]
