@@ -25,6 +25,26 @@ DEFAULT_MONTHLY_RATE = 0.021
 #: days in an average Gregorian month; durations and ages are measured in these months
 MONTH_DAYS = 365.25 / 12.0
 _NS_PER_MONTH = MONTH_DAYS * 86_400 * 1_000_000_000
+
+
+# The few distribution functions the fits need, from scipy.special (its cephes kernels,
+# the ones scipy.stats calls): importing scipy.stats costs the nightly job half a second.
+def _norm_ppf(p: float) -> float:
+    from scipy import special
+
+    return float(special.ndtri(p))
+
+
+def _chi2_sf(x, df):
+    from scipy import special
+
+    return special.chdtrc(df, x)
+
+
+def _chi2_ppf(p: float, df) -> float:
+    from scipy import special
+
+    return float(special.chdtri(df, 1.0 - p))
 #: the Weibull fit needs t > 0; a duration of exactly 0 (a hard bounce at the moment of
 #: acquisition) is taken as half a day, or as the shortest positive duration if that is
 #: shorter (timestamps of list imports are rarely finer than a day)
@@ -190,7 +210,6 @@ class DecayModel:
         ``turnbull_`` holds the nonparametric interval-censored estimate on a grid of
         ``TURNBULL_GRID`` quantiles (for up to ``TURNBULL_MAX_N`` contacts; None above).
         """
-        from scipy import stats
 
         alpha = _check_alpha(alpha)
         t, e = _check_durations(durations, event_observed)
@@ -202,10 +221,10 @@ class DecayModel:
             raise InputError(
                 "All durations are 0 months: there is no observed time to estimate a rate from."
             )
-        z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        z = float(_norm_ppf(1.0 - alpha / 2.0))
         if d == 0:
             lam = 0.0
-            lam_ci = (0.0, float(stats.chi2.ppf(1.0 - alpha, 1)) / (2.0 * exposure))
+            lam_ci = (0.0, float(_chi2_ppf(1.0 - alpha, 1)) / (2.0 * exposure))
             loglik = 0.0
         elif lower is None:
             lam = d / exposure
@@ -240,7 +259,7 @@ class DecayModel:
         return self
 
     def _fit_weibull_interval(self, t, e, lower, alpha) -> None:
-        from scipy import optimize, stats
+        from scipy import optimize
 
         nan = math.nan
         self.weibull_shape_, self.weibull_scale_ = nan, nan
@@ -299,17 +318,16 @@ class DecayModel:
             var = float(np.linalg.inv(-hess)[0, 0])
         except np.linalg.LinAlgError:
             var = nan
-        z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        z = float(_norm_ppf(1.0 - alpha / 2.0))
         se = math.sqrt(var) if var > 0 else nan
         stat = max(0.0, 2.0 * (lmax - self.log_likelihood_))
         self.weibull_shape_ = math.exp(log_k)
         self.weibull_scale_ = math.exp(log_s)
         self.weibull_shape_ci_ = (math.exp(log_k - z * se), math.exp(log_k + z * se))
         self.weibull_log_likelihood_ = lmax
-        self.weibull_p_value_ = float(stats.chi2.sf(stat, 1))
+        self.weibull_p_value_ = float(_chi2_sf(stat, 1))
 
     def _fit_weibull(self, t: np.ndarray, e: np.ndarray, alpha: float) -> None:
-        from scipy import stats
 
         d = int(np.count_nonzero(e))
         nan = math.nan
@@ -362,7 +380,7 @@ class DecayModel:
 
         k = newton(lambda x: profile(x)[2:4], 1.0)
         lmax, log_a, _, hess = profile(k)
-        cut = lmax - float(stats.chi2.ppf(1.0 - alpha, 1)) / 2.0
+        cut = lmax - float(_chi2_ppf(1.0 - alpha, 1)) / 2.0
         width = math.sqrt(2.0 * (lmax - cut) / -hess)
 
         def limit(direction: float) -> float:
@@ -374,7 +392,7 @@ class DecayModel:
         self.weibull_scale_ = math.exp((log_a - math.log(d)) / k)
         self.weibull_shape_ci_ = (limit(-1.0), limit(1.0))
         self.weibull_log_likelihood_ = lmax
-        self.weibull_p_value_ = float(stats.chi2.sf(stat, 1))
+        self.weibull_p_value_ = float(_chi2_sf(stat, 1))
 
     def _require_fit(self, what: str) -> None:
         if not self.is_fitted:
@@ -445,7 +463,6 @@ class DecayModel:
         *last_good* makes the per-group fits and the likelihood ratio interval-censored,
         as in :meth:`fit`.
         """
-        from scipy import stats
 
         alpha = _check_alpha(alpha)
         t, e = _check_durations(durations, event_observed)
@@ -494,7 +511,7 @@ class DecayModel:
         lr = max(
             0.0, 2.0 * (sum(m.log_likelihood_ for m in models.values()) - pooled.log_likelihood_)
         )
-        lr_p = float(stats.chi2.sf(lr, k - 1))
+        lr_p = float(_chi2_sf(lr, k - 1))
         lrk, lrk_p = logrank_test(t, e, codes)
         return GroupFit(
             table=table,
@@ -684,7 +701,6 @@ def kaplan_meier(
     ``ci_high``. The interval is the exponential Greenwood (log-log) interval, as in
     lifelines (https://www.math.wustl.edu/~sawyer/handouts/greenwood.pdf).
     """
-    from scipy import stats
 
     t, e = (durations, event_observed) if _checked else _check_durations(durations, event_observed)
     n = t.size
@@ -705,7 +721,7 @@ def kaplan_meier(
         step_var = deaths / (at_risk.astype(float) * (at_risk - deaths))
         step_var[~np.isfinite(step_var)] = 0.0  # the last contacts all failed
         var = np.cumsum(step_var)
-        z = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        z = float(_norm_ppf(1.0 - alpha / 2.0))
         spread = z * np.sqrt(var) / log_s
         low = np.exp(-np.exp(np.log(-log_s) - spread))
         high = np.exp(-np.exp(np.log(-log_s) + spread))
@@ -832,7 +848,6 @@ def logrank_test(durations, event_observed, groups) -> tuple[float, float]:
     The standard Mantel-Haenszel form with k - 1 degrees of freedom (as
     lifelines.statistics.multivariate_logrank_test), vectorised over event times.
     """
-    from scipy import stats
 
     t, e = _check_durations(durations, event_observed)
     codes, labels = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
@@ -865,7 +880,7 @@ def logrank_test(durations, event_observed, groups) -> tuple[float, float]:
         w = np.where(tot_risk > 1, tot_fail * (tot_risk - tot_fail) / (tot_risk - 1), 0.0)
     v = np.diag((w[:, None] * share).sum(axis=0)) - (share * w[:, None]).T @ share
     stat = float(o_minus_e[:-1] @ np.linalg.pinv(v[:-1, :-1]) @ o_minus_e[:-1])
-    return stat, float(stats.chi2.sf(stat, k - 1))
+    return stat, float(_chi2_sf(stat, k - 1))
 
 
 # ---------------------------------------------------------------------- tables
@@ -1117,11 +1132,10 @@ def durations_from(
 
 def wilson_interval(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for binomial proportions (vectorised; NaN where trials == 0)."""
-    from scipy import stats
 
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
-    z = float(stats.norm.ppf(1.0 - _check_alpha(alpha) / 2.0))
+    z = float(_norm_ppf(1.0 - _check_alpha(alpha) / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = x / n
         denom = 1.0 + z * z / n

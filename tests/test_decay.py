@@ -663,3 +663,18 @@ def test_docstring_examples():
 
     result = doctest.testmod(listcare.decay)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_distribution_helpers_equal_scipy_stats():
+    """The fits use scipy.special directly (scipy.stats costs half a second to import)."""
+    from scipy import stats
+
+    from listcare import decay as d
+
+    for p in (0.5, 0.9, 0.95, 0.975, 0.999):
+        assert d._norm_ppf(p) == pytest.approx(stats.norm.ppf(p), rel=1e-12)
+        for df in (1, 2, 5):
+            assert d._chi2_ppf(p, df) == pytest.approx(stats.chi2.ppf(p, df), rel=1e-9)
+    for x in (0.1, 1.0, 3.84, 10.0, 50.0):
+        for df in (1, 2, 5):
+            assert d._chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-12, abs=1e-300)
