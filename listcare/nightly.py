@@ -257,6 +257,7 @@ def _run(
         contacts_job = pool.submit(contacts_side)
         return _run_store(
             st,
+            pool,
             contacts_job,
             events,
             checkpoints,
@@ -274,6 +275,7 @@ def _run(
 
 def _run_store(
     st,
+    pool,
     contacts_job,
     events,
     checkpoints,
@@ -287,7 +289,9 @@ def _run_store(
 ):
     """The rest of :func:`_run`, while *contacts_job* reads and validates the list: the
     store's transaction, then the outputs."""
-    pending: list[Path] = []
+    pending: list[Path] = []  # every output file written so far (removed on failure)
+    table_files: list[Path] = []  # the same, of the worker thread until it is done
+    tables = None
     report: dict = {}
     try:
         try:
@@ -317,7 +321,9 @@ def _run_store(
                     history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
                 )
                 del history
-                decisions = carry_since(decided, st.suppressions())
+                previous_decisions = st.suppressions(["address", "decision", "rule", "since"])
+                decisions = carry_since(decided, previous_decisions)
+                del previous_decisions
                 del decided
                 timings["decide"] = time.perf_counter() - t
 
@@ -343,18 +349,27 @@ def _run_store(
                 )
                 timings["report"] = time.perf_counter() - t
 
+                tables = None
                 if not dry_run:
+                    # the three lists are written by the worker thread while this one
+                    # writes the store (SQLite and the file writes release the GIL)
+                    tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
+                t = time.perf_counter()
+                st.replace_suppressions(decisions, run_id=run_id)
+                st.save_snapshot(run_id, decisions, as_of=as_of)
+                timings["store_write"] = time.perf_counter() - t
+                if tables is not None:
                     t = time.perf_counter()
                     chart = {
                         "model": model,
                         "cohorts": cohorts,
                         "list_name": Path(contacts_path).name if contacts_path else None,
                     }
-                    pending = _write_pending(out_dir, outputs, cdf, report, as_of, policy, chart)
-                    timings["write"] = time.perf_counter() - t
+                    _write_report_files(out_dir, report, chart, pending)
+                    timings["write"] = tables.result() + time.perf_counter() - t
+                    pending[:0] = table_files  # published first, report.json last
+                    table_files = []
                 t = time.perf_counter()
-                st.replace_suppressions(decisions, run_id=run_id)
-                st.save_snapshot(run_id, decisions, as_of=as_of)
                 run_stats = {
                     **report["outcomes"],
                     "new_events": new_events,
@@ -372,7 +387,9 @@ def _run_store(
         except _DryRun:
             pass
     except BaseException:
-        for p in pending:
+        if tables is not None:
+            concurrent.futures.wait([tables])  # then none of its files is still being written
+        for p in [*table_files, *pending]:
             with contextlib.suppress(OSError):
                 p.unlink()
         raise
@@ -929,32 +946,37 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _write_pending(
-    out_dir: Path, outputs: dict, cdf, report: dict, as_of, policy, chart: dict | None = None
-) -> list[Path]:
-    """Every output as a complete hidden ``.NAME.pending`` file; renamed after commit."""
-    from .atomic import atomic_write_bytes, atomic_write_text
+def _write_tables(out_dir: Path, outputs: dict, cdf, pending: list[Path]) -> float:
+    """clean/suppressed/reconfirm as complete hidden ``.NAME.pending`` files (each
+    added to *pending* before it is written); renamed after the commit. Returns seconds."""
     from .contacts import write_contacts
 
-    pending = []
+    t = time.perf_counter()
+    for name in ("clean", "suppressed", "reconfirm"):
+        # the pending name ends in .pending: tell write_contacts it is CSV like the input
+        tmp = out_dir / f".{name}.csv{_PENDING}"
+        csv_tmp = tmp.with_name(tmp.name + ".csv")
+        pending.extend([tmp, csv_tmp])
+        write_contacts(outputs[name], csv_tmp, like=cdf if "listcare" in cdf.attrs else None)
+        os.replace(csv_tmp, tmp)
+        pending.remove(csv_tmp)
+    return time.perf_counter() - t
+
+
+def _write_report_files(out_dir: Path, report: dict, chart: dict | None, pending: list) -> None:
+    """decay.png, report.md and report.json as hidden ``.NAME.pending`` files."""
+    from .atomic import atomic_write_bytes, atomic_write_text
 
     def target(name):
         p = out_dir / f".{name}{_PENDING}"
         pending.append(p)
         return p
 
-    for name in ("clean", "suppressed", "reconfirm"):
-        # the pending name ends in .pending: tell write_contacts it is CSV like the input
-        tmp = target(f"{name}.csv")
-        csv_tmp = tmp.with_name(tmp.name + ".csv")
-        write_contacts(outputs[name], csv_tmp, like=cdf if "listcare" in cdf.attrs else None)
-        os.replace(csv_tmp, tmp)
     atomic_write_bytes(target("decay.png"), _chart(report, chart or {}, out_dir / "decay.png"))
     atomic_write_text(target("report.md"), _markdown(report))
     atomic_write_text(
         target("report.json"), json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
     )
-    return pending
 
 
 def _publish(pending: list[Path], out_dir: Path) -> dict:

@@ -987,18 +987,27 @@ class Store:
             _bulk_insert(conn, sa.insert(suppressions_t), keys, arrays)
         return n
 
-    def suppressions(self) -> pd.DataFrame:
-        cols = ["address", "decision", "rule", "reason", "since", "flags", "evidence", "run_id"]
+    def suppressions(self, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        """The stored decisions (all columns, or only *columns*: the job's carry-over
+        of ``since`` needs four, not the long evidence texts)."""
+        every = ["address", "decision", "rule", "reason", "since", "flags", "evidence", "run_id"]
+        cols = every if columns is None else [c for c in every if c in set(columns)]
+        if columns is not None and len(cols) != len(set(columns)):
+            unknown = sorted(set(columns) - set(every))
+            raise InputError(f"The suppressions table has no column(s) {unknown}.")
         with self._connect() as conn:  # plain columns: the driver's tuples, no Row objects
             rows = _fetch_raw(
                 conn,
                 sa.select(*[suppressions_t.c[c] for c in cols]).order_by(suppressions_t.c.address),
             )
         df = pd.DataFrame.from_records(rows, columns=cols)
-        df["since"] = _from_micros(df["since"])
-        df["run_id"] = pd.array(df["run_id"], dtype="Int64")
+        if "since" in df:
+            df["since"] = _from_micros(df["since"])
+        if "run_id" in df:
+            df["run_id"] = pd.array(df["run_id"], dtype="Int64")
         for c in ("address", "decision", "rule", "reason", "flags", "evidence"):
-            df[c] = df[c].astype("string")
+            if c in df:
+                df[c] = df[c].astype("string")
         return df
 
     # ------------------------------------------------------------------ runs

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -334,6 +335,44 @@ def test_the_domain_verdicts_leave_the_validation_frame_before_the_policy(tmp_pa
     assert "domains" not in validation.attrs
     assert sorted(fresh) == sorted([names["mx"], names["null_mx"]]) and cached == 0
     assert validation["status"].tolist() == ["valid", "invalid"]
+
+
+
+@pytest.mark.parametrize("fail_in", ["tables", "report", "store"])
+def test_a_failure_while_the_outputs_are_written_leaves_no_trace(job, monkeypatch, fail_in):
+    """The lists are written by a worker thread while the store is written: a failure on
+    either side rolls the store back and removes every pending file, written or half."""
+    run(job)
+    before = outputs(job)
+    import listcare.contacts as contacts_mod
+    import listcare.nightly as clean_mod
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    if fail_in == "tables":
+        real = contacts_mod.write_contacts
+        calls = []
+
+        def second_write_fails(df, path, **kw):  # the first list is complete, then a failure
+            calls.append(path)
+            if len(calls) == 2:
+                Path(path).write_text("half a file")
+                raise OSError("disk full (simulated)")
+            return real(df, path, **kw)
+
+        monkeypatch.setattr(contacts_mod, "write_contacts", second_write_fails)
+    elif fail_in == "report":
+        monkeypatch.setattr(clean_mod, "_markdown", broken)
+    else:
+        monkeypatch.setattr(Store, "save_snapshot", broken)
+    second_night(job)
+    with pytest.raises(OSError, match="simulated"):
+        run(job, as_of=NIGHT2)
+    assert outputs(job) == before
+    assert sorted(p.name for p in (job / "out").iterdir()) == sorted(before)
+    with Store(job / "listcare.db") as store:
+        assert len(store.runs()) == 1 and store.count_events() == 5
 
 
 # =========================================================================== kill -9

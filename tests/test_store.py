@@ -685,3 +685,25 @@ def test_kill_9_during_a_big_load_leaves_the_store_and_its_index_as_they_were(tm
         assert "ix_events_kind_recipient_ts" in _indexes_in(store)
         with store._connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+def test_suppressions_can_read_only_some_columns(tmp_path):
+    decisions = pd.DataFrame(
+        {
+            "address": ["a@x.de", "b@y.de"],
+            "decision": ["suppress", "keep"],
+            "rule": ["hard", ""],
+            "reason": ["Hard bounce", ""],
+            "since": pd.to_datetime(["2026-05-01", None], utc=True),
+            "flags": ["", ""],
+            "evidence": ['["e1"]', "[]"],
+        }
+    )
+    with Store(tmp_path / "s.db") as store:
+        store.replace_suppressions(decisions, run_id=1)
+        some = store.suppressions(["address", "since"])
+        assert list(some.columns) == ["address", "since"]
+        assert some["address"].tolist() == ["a@x.de"]
+        assert some["since"].iloc[0] == pd.Timestamp("2026-05-01", tz="UTC")
+        with pytest.raises(InputError, match="no column"):
+            store.suppressions(["address", "nope"])
