@@ -4,15 +4,18 @@ One run, in order (see README, "The nightly clean job"):
 
 1. take the lock (``flock`` on ``STORE.lock`` beside the store): a second, overlapping
    run fails at once with :class:`~listcare.exceptions.LockedError` (exit code 75);
-2. read the contact list, and from every bounce input only what is new (log
-   checkpoints follow logrotate; other inputs are re-read and deduplicated by
-   ``event_id``);
-3. validate the addresses, asking DNS only for domains not fresh in the store's cache;
+2. read from every bounce input only what is new (log checkpoints follow logrotate;
+   other inputs are re-read and deduplicated by ``event_id``);
+3. read the contact list and validate the addresses, asking DNS only for domains not
+   fresh in the store's cache -- in a worker thread, while step 4 stores the evidence
+   and fetches the history (the two sides share nothing; the thread never touches the
+   store, whose one connection belongs to the transaction);
 4. in **one store transaction**: ingest the events, save checkpoints and the DNS cache,
    recompute every decision from the full history (:func:`listcare.policy.decide`),
    check that every input row lands in exactly one output (else
    :class:`~listcare.exceptions.ConservationError`, nothing is written), write the outputs
-   to temporary files, save the decision snapshot and the run;
+   to temporary files (the three lists in the worker thread while the decisions, the
+   snapshot and the run are saved);
 5. only after the commit, rename the temporary files over ``clean.csv``,
    ``suppressed.csv``, ``reconfirm.csv``, ``decay.png``, ``report.md`` and (last)
    ``report.json``.
