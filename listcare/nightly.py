@@ -55,6 +55,7 @@ from .policy import (
     _decide,
     carry_since,
     load_policy,
+    prepare_contacts,
 )
 from .store import Store, _resolve_target, _to_utc, check_store_path, file_identity
 
@@ -245,7 +246,10 @@ def _run(
         t = time.perf_counter()
         checked = _validate(cdf, cached, check_dns, nameserver, col)
         timings["validate"] = time.perf_counter() - t
-        return cdf, path, col, checked
+        t = time.perf_counter()
+        prepared = prepare_contacts(cdf, col)  # the policy's per-row keys and dates
+        timings["prepare_contacts"] = time.perf_counter() - t
+        return cdf, path, col, checked, prepared
 
     if not isinstance(contacts, pd.DataFrame) and not Path(contacts).is_file():
         read_contacts(contacts, email_column=email_column)  # its clear error, before any work
@@ -313,16 +317,22 @@ def _run_store(
                 new_since = st.count_events(after_run=base["run_id"] if base else None)
                 timings["history"] = time.perf_counter() - t
                 t = time.perf_counter()
-                cdf, contacts_path, email_col, (validation, fresh_domains, cached_n) = (
-                    contacts_job.result()
-                )
+                cdf, contacts_path, email_col, checked, prepared = contacts_job.result()
+                validation, fresh_domains, cached_n = checked
                 timings["wait_for_contacts"] = time.perf_counter() - t
                 st.put_validation(fresh_domains, checked_at=as_of)
 
                 t = time.perf_counter()
                 decided, row_codes, keys = _decide(
-                    history, validation, cdf, as_of=as_of, policy=policy, email_column=email_col
+                    history,
+                    validation,
+                    cdf,
+                    as_of=as_of,
+                    policy=policy,
+                    email_column=email_col,
+                    prepared=prepared,
                 )
+                del prepared
                 del history
                 previous_decisions = st.suppressions(["address", "decision", "rule", "since"])
                 decisions = carry_since(decided, previous_decisions)

@@ -371,6 +371,21 @@ def _prepare_events(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Data
     return ev if keep.all() else ev[keep].reset_index(drop=True)
 
 
+def prepare_contacts(contacts: pd.DataFrame, email_column: str | None = None) -> dict:
+    """What the policy derives from each contact row: the address keys (object array,
+    None where there is none), and ``acquired_at`` / ``last_contacted_at`` as int64 ns
+    (None when the column is absent)."""
+    from .contacts import find_email_column
+
+    col = find_email_column(contacts, email_column)
+    return {
+        "email_column": col,
+        "keys": _address_keys(contacts[col]),
+        "acquired_at": _contact_dates(contacts, "acquired_at"),
+        "last_contacted_at": _contact_dates(contacts, "last_contacted_at"),
+    }
+
+
 def _contact_dates(contacts: pd.DataFrame, column: str) -> np.ndarray | None:
     """A contacts date column as int64 ns (NaT where empty or unreadable)."""
     if column not in contacts.columns:
@@ -454,11 +469,15 @@ def decide(
 
 
 def _decide(
-    events, validation, contacts, *, as_of, policy, email_column
+    events, validation, contacts, *, as_of, policy, email_column, prepared=None
 ) -> tuple[pd.DataFrame, np.ndarray | None, AddressCodes]:
     """:func:`decide`; for each validation row the position of its address in the result
     (-1: no usable address), with which the job maps its contact rows; and the
-    :class:`AddressCodes` of the contacts and events."""
+    :class:`AddressCodes` of the contacts and events. *prepared*: what
+    :func:`prepare_contacts` computed of *contacts* beforehand (the job does it in its
+    worker thread while the store is busy)."""
+    if contacts is not None and prepared is None:
+        prepared = prepare_contacts(contacts, email_column)
     policy = policy or DEFAULT_POLICY
     as_of = _to_utc(as_of)
     ev = _prepare_events(events, as_of)
@@ -467,10 +486,8 @@ def _decide(
     parts: list[np.ndarray] = []
     ckey = vkey = None
     if contacts is not None:
-        from .contacts import find_email_column
-
-        col = find_email_column(contacts, email_column)
-        ckey = _address_keys(contacts[col])
+        col = prepared["email_column"]
+        ckey = prepared["keys"]
         parts.append(ckey)
     if validation is not None:
         schema.require_columns(validation, ["email", "status", "reason"], what="validation table")
@@ -645,21 +662,21 @@ def _decide(
             rules["soft"] = _Rule(qc, qual.to_numpy(), reason, evidence.to_numpy())
 
     # ---- sunset: no successful contact for more than N months
-    acquired_rows = None
+    acquired_rows = prepared["acquired_at"] if prepared is not None else None
     if policy.sunset_months > 0 and n:
         last_ok = last_delivered.copy()
         src = np.where(last_ok != _NAT, "delivery", "").astype(object)
         acquired = np.full(n, _NAT, dtype=np.int64)
         if contacts is not None:
             okc = ccode >= 0
-            lc = _contact_dates(contacts, "last_contacted_at")
+            lc = prepared["last_contacted_at"]
             if lc is not None:
                 per = np.full(n, _NAT, dtype=np.int64)
                 np.maximum.at(per, ccode[okc], lc[okc])
                 newer = per > last_ok
                 last_ok = np.where(newer, per, last_ok)
                 src = np.where(newer, "last_contacted_at", src).astype(object)
-            ac = acquired_rows = _contact_dates(contacts, "acquired_at")
+            ac = acquired_rows
             if ac is not None:
                 np.maximum.at(acquired, ccode[okc], ac[okc])
         baseline = np.where(last_ok != _NAT, last_ok, acquired)
