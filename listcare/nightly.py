@@ -343,6 +343,11 @@ def _run_store(
                 t = time.perf_counter()
                 outputs, per_row, positions = _split(cdf, validation, decisions, row_codes)
                 _check_conservation(len(cdf), positions)
+                if not dry_run:
+                    # the three lists are written by the worker thread while this one
+                    # makes the report and writes the store (SQLite and file writes
+                    # release the GIL)
+                    tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
                 previous = st.snapshot(base["run_id"] if base else None)
                 decay, model, starts = _decay(cdf, email_col, keys, decisions, per_row, as_of)
                 del keys
@@ -362,11 +367,6 @@ def _run_store(
                 )
                 timings["report"] = time.perf_counter() - t
 
-                tables = None
-                if not dry_run:
-                    # the three lists are written by the worker thread while this one
-                    # writes the store (SQLite and the file writes release the GIL)
-                    tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
                 t = time.perf_counter()
                 st.replace_suppressions(decisions, run_id=run_id)
                 st.save_snapshot(run_id, decisions, as_of=as_of)
