@@ -7,7 +7,10 @@ each stage in its own subprocess so that each peak RSS is its own:
 
 - raw read: iterating over the file's lines (the floor),
 - naive: a Python loop applying one regex to every line, rows into a DataFrame,
-- ``read_bounces``: the real reader (chunked regex scan, classification per unique fact),
+- ``read_bounces``: the real reader (chunked scan -- with the compiled scanner
+  ``listcare/bounces/_postfix_scan.c`` where it was built --, classification per unique fact),
+- ``pure-python``: ``read_bounces`` without the compiled scanner (``LISTCARE_PURE_PYTHON=1``:
+  the column-wise Python reader every install has, which the scanner must equal),
 - ``line-by-line``: ``read_bounces`` with the Postfix detector's reference path
   (``Parser.fast = False``: one regex match and one row at a time), which the column-wise
   fast path must equal exactly -- what the fast path buys, measured in the same run.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -253,6 +257,13 @@ def stage_read_bounces(path: str) -> dict:
             "skipped": int(df.attrs.get("errors", {}).get("count", 0))}
 
 
+def stage_pure_python(path: str) -> dict:
+    from listcare.bounces.detectors import postfix
+
+    assert postfix._postfix_scan is None  # run_stage set LISTCARE_PURE_PYTHON=1
+    return stage_read_bounces(path)
+
+
 def stage_line_by_line(path: str) -> dict:
     from listcare.bounces.detectors import postfix
 
@@ -261,13 +272,14 @@ def stage_line_by_line(path: str) -> dict:
 
 
 STAGES = {"raw": stage_raw, "naive": stage_naive, "read_bounces": stage_read_bounces,
-          "line-by-line": stage_line_by_line}
+          "pure-python": stage_pure_python, "line-by-line": stage_line_by_line}
 
 
 def run_stage(name: str, path: str) -> dict:
     """Run one stage in a fresh interpreter: its own peak RSS, no warm caches shared."""
+    env = {**os.environ, "LISTCARE_PURE_PYTHON": "1"} if name == "pure-python" else None
     out = subprocess.run([sys.executable, __file__, "--stage", name, path],
-                         check=True, capture_output=True, text=True)
+                         check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -291,6 +303,10 @@ def main() -> None:
         result = STAGES[args.stage](args.path)
         result["seconds"] = time.perf_counter() - t0
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if args.stage != "raw":
+            from listcare.bounces.detectors import postfix
+
+            result["compiled"] = postfix.Parser.compiled
         print(json.dumps(result))
         return
 
@@ -304,7 +320,7 @@ def main() -> None:
               f"{info['deliveries']:,} deliveries, {info['failures']:,} failures) "
               f"in {time.perf_counter() - t0:.1f} s")
         results = {}
-        for name in ("raw", "naive", "read_bounces", "line-by-line"):
+        for name in ("raw", "naive", "read_bounces", "pure-python", "line-by-line"):
             r = results[name] = run_stage(name, str(path))
             print(f"{name:>13}: {r['lines'] / r['seconds']:>12,.0f} lines/s  "
                   f"{r['seconds']:6.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  rows {r['rows']:,}"
@@ -312,7 +328,10 @@ def main() -> None:
         speed = {k: v["lines"] / v["seconds"] for k, v in results.items()}
         print(f"read_bounces / naive: {speed['read_bounces'] / speed['naive']:.2f}x   "
               f"read_bounces / raw read: {speed['read_bounces'] / speed['raw']:.2f}x   "
+              f"read_bounces / pure-python: {speed['read_bounces'] / speed['pure-python']:.2f}x   "
               f"read_bounces / line-by-line: {speed['read_bounces'] / speed['line-by-line']:.2f}x")
+        if not results["read_bounces"]["compiled"]:
+            print("note: the compiled scanner is not built here: read_bounces ran the pure-Python reader")
         if results["read_bounces"]["rows"] != results["naive"]["rows"]:
             print(f"note: row counts differ (naive {results['naive']['rows']:,}, "
                   f"read_bounces {results['read_bounces']['rows']:,})")

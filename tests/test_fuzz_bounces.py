@@ -37,7 +37,9 @@ EVENT_WORDS = ["Bounce", "Complaint", "Delivery", "DeliveryDelay", "bounce", "de
 def check(df) -> None:
     assert list(df.columns) == list(schema.EVENT_COLUMNS)
     assert {c: str(t) for c, t in df.dtypes.items()} == schema.EVENT_COLUMNS
-    assert df["event_id"].notna().all() and df["recipient"].notna().all()
+    assert df["event_id"].notna().all()
+    # only a complaint may lack its recipient (a feedback report may redact it, RFC 6590)
+    assert df.loc[df["kind"] != "complaint", "recipient"].notna().all()
     assert set(df["kind"]) <= set(schema.KINDS)
     assert set(df["reason"]) <= set(schema.REASONS)
     errs = df.attrs["errors"]

@@ -450,3 +450,13 @@ def test_sendmail_maillog():
     lines = lines_of(LOGS / "sendmail-maillog")
     ids = [event_id("sendmail", lines[2], "bob@example-corp.com", 0), event_id("sendmail", lines[2], "carol@example-corp.com", 1)]
     assert df["event_id"].tolist()[1:3] == ids
+
+
+@pytest.mark.parametrize("year", ["9026", "1026"])
+def test_a_time_outside_datetime64_is_kept_without_a_time(year):
+    """pandas holds nanosecond times from 1677 to 2262: a line dated outside keeps its row,
+    with no time and a reported error, instead of overflowing the timestamp column."""
+    line = f"{year}-11-26T10:00:03 h postfix/smtp[2]: Q: to=<e@f.de>, relay=, dsn=2.0.0, status=sent ()\n"
+    df = read_bounces(line.encode(), as_of="2026-11-27")
+    assert df["recipient"].tolist() == ["e@f.de"] and df["timestamp"].isna().all()
+    assert df.attrs["errors"]["count"] == 1

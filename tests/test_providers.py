@@ -153,3 +153,22 @@ def test_bad_provider_records_are_counted_not_fatal(tmp_path):
     errs = df.attrs["errors"]
     assert errs["count"] == 3  # the broken line and the two non-object records
     assert [s[1] for s in errs["samples"]] == [2, 3, 3]
+
+
+def test_a_bounce_without_a_recipient_is_counted_not_kept():
+    """An outcome that names no address says nothing about any contact: skipped and
+    reported. A complaint stays even when the recipient is redacted (RFC 6590)."""
+    data = json.dumps(
+        [
+            {"RecordType": "Bounce", "Type": "HardBounce", "TypeCode": 1, "MessageID": "m1"},
+            {"RecordType": "Bounce", "Type": "HardBounce", "TypeCode": 1, "MessageID": "m2",
+             "Email": "gone@example.com", "BouncedAt": "2026-11-20T10:00:00Z",
+             "Details": "smtp;550 5.1.1 The email account that you tried to reach does not exist."},
+            {"RecordType": "SpamComplaint", "MessageID": "m3", "BouncedAt": "2026-11-21T10:00:00Z"},
+        ]
+    ).encode()
+    df = read_bounces(data, format="postmark", as_of="2026-11-27")
+    assert df["kind"].tolist() == ["hard", "complaint"]
+    assert df["recipient"].tolist()[0] == "gone@example.com" and pd.isna(df["recipient"].iloc[1])
+    errs = df.attrs["errors"]
+    assert errs["count"] == 1 and "names no recipient" in errs["samples"][0][2]

@@ -65,6 +65,7 @@ MAX_JSON_BYTES = 1 << 30
 ERROR_MODES = ("raise", "report", "ignore")
 
 _NAT = np.iinfo(np.int64).min  # numpy's NaT as an int64 nanosecond value
+_MIN_NS, _MAX_NS = pd.Timestamp.min.value, pd.Timestamp.max.value  # datetime64[ns] range
 
 
 # --------------------------------------------------------------------------- errors
@@ -246,7 +247,10 @@ def to_ns(dt: datetime) -> int:
     if dt is None:
         return _NAT
     delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    ns = (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    if not _MIN_NS <= ns <= _MAX_NS:  # outside what datetime64[ns] holds (1677-2262)
+        raise OverflowError(f"{dt.isoformat()} is out of range")
+    return ns
 
 
 def normalize_recipient(addr: str) -> str:
@@ -279,16 +283,24 @@ class Columns:
     def __len__(self) -> int:
         return len(self.event_id)
 
-    def add_fact(self, f: Fact, fmt: str, index: int, classify) -> None:
-        """Append one Fact (mail and provider detectors)."""
+    def add_fact(self, f: Fact, fmt: str, index: int, classify) -> bool:
+        """Append one Fact (mail and provider detectors); False (nothing appended) for an
+        outcome that names no recipient and is not a complaint: it says nothing about
+        any address."""
         rcpt = normalize_recipient(f.recipient or "")
         reason, kind = classify(f)
+        if not rcpt and kind != "complaint":
+            return False
         self.event_id.append(event_id(fmt, f.evidence, rcpt, index))
         # A feedback report may redact the recipient (RFC 6590): the complaint still
         # counts for the sender's reputation, so the row stays, with no recipient; the
         # policy matches no address to it.
         rcpt = rcpt or None
-        self.timestamp.append(to_ns(f.timestamp.astimezone(UTC)) if f.timestamp is not None else _NAT)
+        try:
+            stamp = to_ns(f.timestamp.astimezone(UTC)) if f.timestamp is not None else _NAT
+        except (OverflowError, ValueError):  # a year datetime64[ns] cannot hold: no time
+            stamp = _NAT
+        self.timestamp.append(stamp)
         self.recipient.append(rcpt)
         self.kind.append(kind)
         self.reason.append(reason)
@@ -300,6 +312,7 @@ class Columns:
         self.message_id.append(f.message_id or None)
         self.queue_id.append(f.queue_id or None)
         self.position.append(int(f.position))
+        return True
 
     def frame(self) -> pd.DataFrame:
         n = len(self)
@@ -320,13 +333,30 @@ class Columns:
                 data[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
             elif name == "position":
                 data[name] = pd.array(np.asarray(self.position, dtype=np.int64), dtype="Int64")
-            elif name == "source_format":
-                data[name] = pd.array([self.source_format] * n, dtype="string")
-            elif name == "source":
-                data[name] = pd.array([self.source] * n, dtype="string")
+            elif name in ("source_format", "source"):
+                col = np.empty(n, dtype=object)
+                col.fill(getattr(self, name))  # (np.full would make a str object per row)
+                data[name] = self._strings(col)
             else:
-                data[name] = pd.array(getattr(self, name), dtype="string")
-        return pd.DataFrame(data, columns=list(schema.EVENT_COLUMNS))
+                col = getattr(self, name)
+                if col[0] is None and col[-1] is None and col.count(None) == n:
+                    col = np.empty(n, dtype=object)  # all None (sender, message_id of log rows)
+                    col.fill(None)
+                data[name] = self._strings(col)
+        return pd.DataFrame(data, columns=list(schema.EVENT_COLUMNS), copy=False)
+
+    @staticmethod
+    def _strings(values) -> pd.api.extensions.ExtensionArray:
+        """``pd.array(values, dtype="string")`` of str-or-None values, built from an object
+        array: the same array (``tests/test_postfix_scan.py`` compares them), without
+        pandas' element-by-element conversion of a list (with the filled constant columns,
+        frame() of 320,000 log rows takes 0.15 s instead of 0.21 s)."""
+        if pd.StringDtype() == pd.StringDtype("python"):  # the default "string" storage
+            try:
+                return pd.arrays.StringArray(np.asarray(values, dtype=object))
+            except ValueError:  # a value that is not a str: pandas converts it
+                pass
+        return pd.array(values, dtype="string")
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -859,11 +889,13 @@ def _read_mail(source, name: str, report: ErrorReport) -> Columns:
     from .reasons import classify
 
     cols = Columns("mail", name)
+    sink = report.sink(name)
     last_pos, index = 0, 0
-    for fact in mail.iter_mail_facts(source, source_name=name, errors=report.sink(name)):
+    for fact in mail.iter_mail_facts(source, source_name=name, errors=sink):
         index = index + 1 if fact.position == last_pos else 0
         last_pos = fact.position
-        cols.add_fact(fact, "mail", index, classify)
+        if not cols.add_fact(fact, "mail", index, classify):
+            sink(fact.position, "a delivery outcome that names no recipient: skipped")
     return cols
 
 
@@ -890,7 +922,8 @@ def _read_provider(fmt: str, stream, name: str, report: ErrorReport) -> Columns:
         for i, fact in enumerate(facts):
             fact.position = position
             fact.evidence = evidence
-            cols.add_fact(fact, fmt, i, classify)
+            if not cols.add_fact(fact, fmt, i, classify):
+                sink(position, f"a {fmt} record that names no recipient: skipped")
     return cols
 
 

@@ -1,0 +1,449 @@
+"""The compiled Postfix scanner (listcare/bounces/_postfix_scan.c) against the Python
+readers it stands in for: the pure-Python column-wise path and the line-by-line reference
+(:meth:`Parser.feed_lines`) must give exactly the same rows, errors and offsets, on every
+input, and the scanner must never crash on any bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from listcare.bounces import read as R
+from listcare.bounces.detectors import postfix as PF
+from listcare.bounces.read import read_bounces
+from listcare.exceptions import InputError
+
+from .conftest import ROOT
+from .test_logs import _NOISE, AS_OF, LOGS, _bench_module, _edit, _edited, _line
+
+S = PF._postfix_scan
+REQUIRED = os.environ.get("CI") == "true" or os.environ.get("LISTCARE_REQUIRE_SPEEDUPS") == "1"
+needs_c = pytest.mark.skipif(
+    S is None, reason="the C scanner is not built here (no compiler, or LISTCARE_PURE_PYTHON=1); "
+    "CI requires it (test_the_scanner_was_built)")
+
+
+def test_the_scanner_was_built():
+    """In CI (CI=true, as .ci/run sets) or with LISTCARE_REQUIRE_SPEEDUPS=1 a missing
+    extension fails the run: optional=True must not hide a broken build."""
+    if REQUIRED and os.environ.get("LISTCARE_PURE_PYTHON") != "1":
+        assert S is not None, "listcare.bounces._postfix_scan did not build or import (see pip's build log)"
+    assert PF.Parser.compiled is (S is not None)
+    if S is not None:
+        assert S.API == PF._SCAN_API
+
+
+def test_pure_python_env_var_turns_the_scanner_off():
+    code = ("from listcare.bounces.detectors import postfix as p; "
+            "print(p.Parser.compiled, p._postfix_scan is None)")
+    env = {**os.environ, "LISTCARE_PURE_PYTHON": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+@needs_c
+def test_a_scanner_built_from_an_older_source_is_not_used():
+    code = ("import listcare.bounces._postfix_scan as m; m.API = -1; "
+            "from listcare.bounces.detectors import postfix as p; print(p.Parser.compiled)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"] and "older source" in out.stderr and "pip install -e ." in out.stderr
+
+
+# --------------------------------------------------------------------------- readers
+def read_all(data, **kw):
+    """(compiled, pure-Python fast, line-by-line reference) readings of one input; an
+    InputError (errors="raise") is returned as its message."""
+    out = []
+    for fast, compiled in ((True, True), (True, False), (False, False)):
+        PF.Parser.fast, PF.Parser.compiled = fast, compiled
+        try:
+            out.append(read_bounces(data, **kw))
+        except InputError as exc:
+            out.append(str(exc))
+        finally:
+            PF.Parser.fast, PF.Parser.compiled = True, S is not None
+    return out
+
+
+def assert_all_same(readings):
+    first = readings[0]
+    for other in readings[1:]:
+        if isinstance(first, str) or isinstance(other, str):
+            assert first == other
+        else:
+            pd.testing.assert_frame_equal(first, other, check_exact=True)
+            assert first.attrs == other.attrs
+
+
+@needs_c
+@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.glob("postfix-*.log")))
+def test_every_fixture_reads_the_same_three_ways(name, monkeypatch):
+    as_of = "2027-01-02" if "newyear" in name else AS_OF
+    for size in (61, 1000, R.CHUNK_BYTES):
+        monkeypatch.setattr(R, "CHUNK_BYTES", size)
+        readings = read_all(LOGS / name, as_of=as_of)
+        assert len(readings[0]) > 0
+        assert_all_same(readings)
+    berlin = pd.Timestamp("2027-01-02" if "newyear" in name else AS_OF, tz="Europe/Berlin")
+    assert_all_same(read_all(LOGS / name, as_of=berlin))
+
+
+@needs_c
+def test_a_generated_log_reads_the_same_three_ways(tmp_path, monkeypatch):
+    bench = _bench_module()
+    path = tmp_path / "gen.log"
+    bench.generate_postfix_log(path, 30_000, seed=5)
+    text = path.read_bytes().split(b"\n")
+    dl = [i for i, ln in enumerate(text) if b": to=<" in ln]
+    deferred = next(i for i, ln in enumerate(text) if b"status=deferred" in ln)
+    qid = text[deferred].split(b": ")[1]
+    # the same delivered later (ends the deferral), then an expiry of another deferral
+    text.insert(deferred + 3, text[deferred].replace(b"status=deferred", b"status=sent").replace(b"dsn=4.", b"dsn=2."))
+    text[dl[5]] = text[dl[5]].replace(b"@gmail.com", b"@GMail.COM")
+    text[dl[6]] = text[dl[6]].replace(b"to=<", b"to=<\xc3\xa9t\xe9@", 1)
+    text[dl[7]] = text[dl[7]] + b" note: to=<x@y.example>, status=sent"
+    text[dl[8]] = text[dl[8]].replace(b"status=", b"status=bogus")
+    text[dl[9]] = text[dl[9]][:-20].replace(b"status=", b"status=b")
+    text[dl[11]] = text[dl[11]].replace(b"relay=", b"orig_to=<List@Sender.EXAMPLE>, relay=")
+    text[dl[12]] = text[dl[12]].replace(b" mail ", b" mail\t")
+    text[dl[13]] = text[dl[13]] + b"\r"
+    text[dl[14]] = text[dl[14]].replace(b"delay=", b"conn_use=2, delay=")
+    text.insert(dl[15], b"Nov 26 23:00:00 mail postfix/qmgr[999]: %b: from=<news@sender.example>, status=expired, returned to sender" % qid)
+    path.write_bytes(b"\n".join(text))
+    monkeypatch.setattr(R, "CHUNK_BYTES", 48 << 10)
+    readings = read_all(path, as_of="2026-12-31")
+    c = readings[0]
+    assert len(c) > 4500 and (c["kind"] != "delivered").sum() > 150
+    assert c.attrs["errors"]["count"] == 2
+    assert "List@sender.example" in set(c["recipient"]) and "GMail.COM" not in "".join(c["recipient"])
+    assert_all_same(readings)
+
+
+@needs_c
+def test_many_distinct_relays_and_replies_in_one_block():
+    """More distinct relays and (status, reply) pairs than the scanner's per-block tables
+    hold: they are emptied and filled again, the rows stay the same."""
+    lines = []
+    for i in range(400):
+        lines.append(b"Nov 26 10:%02d:%02d mail postfix/smtp[7]: Q%05d: to=<u%d@d%d.Example>, relay=mx%d.example[192.0.2.1]:25, "
+                     b"delay=1, delays=0/0/0/1, dsn=2.%d.%d, status=sent (%03d ok %b)"
+                     % (i // 60, i % 60, i, i, i % 97, i % 131, i % 8, i % 13, 200 + i % 90, b"\xe9" if i % 5 else b"ok"))
+    readings = read_all(b"\n".join(lines) + b"\n", format="postfix", as_of=AS_OF)
+    assert len(readings[0]) == 400 and readings[0]["remote_mta"].nunique() == 131
+    assert_all_same(readings)
+
+
+@needs_c
+def test_huge_lines_nuls_and_several_separators():
+    long_rcpt = b"x" * 30_000 + b"@EXAMPLE.com"
+    lines = [
+        b"Nov 26 10:00:01 mail postfix/smtp[1]: AB1: to=<%b>, relay=none, delay=1, dsn=2.0.0, status=sent (250 %b)" % (long_rcpt, b"y" * 20_000),
+        b"Nov 26 10:00:02 mail postfix/smtp[1]: AB2: to=<a\x00b@ex.com>, relay=r\x00[1]:25, dsn=2.0.0, status=sent (250 \x00)",
+        b"Nov 26 10:00:03 mail postfix/smtp[1]: AB3: to=<a@b.c>, relay=x, dsn=2.0.0, status=sent (250 ok: to=<q@r.s>, x)",
+        b": to=<: to=<: to=<",
+        b"x: to=<a@b>, relay=x, dsn=2.0.0, status=sent",
+        b"\x00" * 5000 + b": to=<" + b"\xff" * 5000,
+        b"Nov 26 10:00:04 mail postfix/smtp[1]: AB4: to=<" + b"z" * 65_000,
+    ]
+    data = b"\n".join(lines)
+    for chunk in (100, 1 << 20):
+        old = R.CHUNK_BYTES
+        R.CHUNK_BYTES = chunk
+        try:
+            readings = read_all(data, format="postfix", as_of=AS_OF)
+        finally:
+            R.CHUNK_BYTES = old
+        assert readings[0]["recipient"].tolist()[:3] == ["x" * 30_000 + "@example.com", "a\x00b@ex.com", "a@b.c"]
+        assert_all_same(readings)
+
+
+@needs_c
+def test_a_stream_of_bytearrays_reads_the_same():
+    class Stream:
+        def __init__(self, data):
+            self.f = __import__("io").BytesIO(data)
+
+        def read(self, n=-1):
+            return bytearray(self.f.read(n))
+
+    data = (LOGS / "postfix-classic.log").read_bytes()
+    readings = []
+    for fast, compiled in ((True, True), (True, False), (False, False)):
+        PF.Parser.fast, PF.Parser.compiled = fast, compiled
+        try:
+            readings.append(read_bounces(Stream(data), format="postfix", as_of=AS_OF))
+        finally:
+            PF.Parser.fast, PF.Parser.compiled = True, S is not None
+    assert len(readings[0]) == 12
+    assert_all_same(readings)
+
+
+_FUZZ_BYTES = [b": to=<", b"to=<", b">, ", b", ", b"\n", b"\r", b"\x00", b"\xff", b"\xc3", b" ", b"\t", b"<", b">",
+               b"status=sent", b"status=", b"dsn=2.0.0", b"orig_to=<", b"relay=", b"@", b"A", b"7", b"Nov 26 10:00:01 "]
+
+
+@needs_c
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.one_of(_line, st.sampled_from(_NOISE)), st.lists(_edit, max_size=3)), min_size=1, max_size=25),
+       st.lists(st.tuples(st.integers(0, 4000), st.one_of(st.sampled_from(_FUZZ_BYTES), st.binary(max_size=12))), max_size=4),
+       st.booleans(), st.sampled_from([64, 333, 1 << 20]), st.sampled_from(["report", "raise"]))
+def test_generated_lines_read_the_same_three_ways(lines, inserts, final_newline, chunk, errors):
+    """Real-looking delivery lines, edited (cuts, inserted bytes anywhere, several ": to=<"),
+    a chunk boundary anywhere: the three readers agree, including the first error."""
+    data = b"\n".join(_edited(ln, edits) for ln, edits in lines) + (b"\n" if final_newline else b"")
+    for at, piece in inserts:
+        at %= len(data) + 1
+        data = data[:at] + piece + data[at:]
+    old = R.CHUNK_BYTES
+    R.CHUNK_BYTES = chunk
+    try:
+        readings = read_all(data, format="postfix", as_of=AS_OF, errors=errors)
+    finally:
+        R.CHUNK_BYTES = old
+    assert_all_same(readings)
+
+
+# --------------------------------------------------------------------------- the scanner itself
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_blake2b_is_hashlibs(data):
+    assert S.blake2b_hex(data) == hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+@needs_c
+def test_blake2b_at_block_boundaries():
+    for n in [0, 1, 127, 128, 129, 255, 256, 257, 1000, 65_536, 1_000_003]:
+        data = bytes(range(256)) * (n // 256) + bytes(range(n % 256))
+        assert S.blake2b_hex(data) == hashlib.blake2b(data, digest_size=12).hexdigest(), n
+
+
+def _groups(line: bytes):
+    g = PF._LINE.match(line)
+    return g.groups() if g else None
+
+
+_STAMP_FORMS = [b"Nov 26 10:00:01", b"Nov  6 10:00:02", b"Nov 26 2026 10:00:04", b"2026 Nov 26 10:00:05",
+                b"2026-11-26T10:00:03", b"2026-11-26 10:00:03.123456", b"2026-11-26T10:00:03Z", b"2026-11-26T10:00:03+01:00",
+                b"2026-11-26T10:00:03-0130", b"2026-11-26T10:00:03+01:0", b"2026-11-26T10:00:03+1", b"Nov 26 10:00:01.5",
+                b"Nov 26 10:00:01.", b"nov 26 10:00:01", b"Nov 266 10:00:01", b"Nov 26 202 10:00:01", b"2026 Nov 26 10:00",
+                b"<13>Nov 26 10:00:01", b"<1234>Nov 26 10:00:01", b"<>Nov 26 10:00:01", b"Nov 26 1:00:01", b""]
+_HOSTS = [b"mail", b"mx-1.example", b"m\tx", b"", b"a\x00b", b"\xff"]
+_PROGRAMS = [b"postfix/smtp[3125]", b"postfix/smtp", b"postfix-out/lmtp[1]", b"postfix.a/b/c.d-e[9]", b"postfix/[1]",
+             b"postfix/smtp[]", b"postfix/smtp[12a]", b"postfixsmtp", b"Postfix/smtp", b"postfix/smtp[1] "]
+_QUEUE = [b"0A1B2C3D4E", b"77", b"", b"A_B", b"4dHz1k0Q2Nz9v"]
+_PARTS = [b"relay=mx[1.2.3.4]:25, ", b"orig_to=<L@X.Y>, relay=local, ", b"orig_to=<>, relay=none, ",
+          b"orig_to=<a>, relay=x, ", b"orig_to=<a, relay=x, ", b"relay=, ", b"relay=x,", b"relay=a b, ",
+          b"relay=x, conn_use=2, ", b"relay=x, conn_use=, ", b"relay=x, conn_use=2,", b"relay=x, delay=1, ",
+          b"relay=x, delay=1,", b"relay=x, delays=0/0/0/1, ", b"relay=x, delay=1, delays=0/0/0/1, ",
+          b"relay=x, delays=1, delay=1, ", b"relay=x, conn_use=3, delay=0.5, delays=a, "]
+_DSNS = [b"2.0.0", b"5.1.10", b"4.4.100", b"5.1.1000", b"5..1", b"51.1.1", b"2.0", b"x.0.0", b"5.7.26"]
+_TAILS = [b", status=sent (250 2.0.0 Ok)", b", status=sent", b", status=sent ", b", status=SOFTBOUNCE (x)", b", status=sent2 (x)",
+          b", status=", b", status= sent", b", status=sentx", b",status=sent", b", status=s\xffent", b", status=bounced (host x said: 550 y)"]
+
+
+@needs_c
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(_STAMP_FORMS), st.sampled_from(_HOSTS), st.sampled_from(_PROGRAMS), st.sampled_from(_QUEUE),
+       st.binary(max_size=8).filter(lambda b: b"\n" not in b), st.sampled_from(_PARTS), st.sampled_from(_DSNS),
+       st.sampled_from(_TAILS), st.lists(st.tuples(st.integers(0, 200), st.sampled_from(_FUZZ_BYTES + [b"", b"x"])), max_size=2))
+def test_match_reads_a_line_exactly_as_the_regex(stamp, host, program, qid, rcpt, parts, dsn, tail, edits):
+    line = b"%b %b %b: %b: to=<%b>, %bdsn=%b%b" % (stamp, host, program, qid, rcpt, parts, dsn, tail)
+    for at, piece in edits:
+        line = line[:at] + piece + line[at + 1:]
+    line = line.replace(b"\n", b"")
+    assert S.match(line) == _groups(line)
+
+
+_BASES = [
+    b"Nov 26 10:00:01 mail postfix/smtp[3125]: 0A1B2C3D4E: to=<a@Ex.com>, relay=mx.ex.com[192.0.2.1]:25, delay=1.2, "
+    b"delays=0.1/0/0.3/0.8, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+    b"<13>Nov  6 2026 10:00:01.5 mx-1 postfix-out/lmtp: Q7: to=<b@x.y>, orig_to=<L@X.Y>, relay=private/dovecot-lmtp, "
+    b"conn_use=2, delay=0, dsn=2.1.5, status=sent (x)",
+    b"2026 Nov 26 10:00:05 h postfix/local[1]: Q8: to=<c@d>, relay=local, dsn=5.1.100, status=bounced (ab)",
+    b"2026-11-26T10:00:03.25+01:00 h postfix/pipe[22]: Q9: to=<>, orig_to=<>, relay=none, delays=1, dsn=4.4.1, status=deferred",
+    b"2026-11-26 10:00:03Z h postfix/smtp[2]: Q10: to=<e@f>, relay=, dsn=2.0.0, status=sent ()",
+    b"2026-11-26T10:00:03-0130 h postfix/smtp[2]: Q11: to=<e@F>, relay=[1.2.3.4], dsn=2.0.0, status=sent (250)",
+]
+_MUTANTS = [b"-", b" ", b"\t", b"\r", b"\v", b"\f", b"0", b"9", b"a", b"Z", b":", b",", b">", b"<", b"[", b"]", b".", b"/",
+            b"_", b"+", b"T", b"=", b"@", b"\x00", b"\xff", b"\xc3"]
+
+
+@needs_c
+def test_match_equals_the_regex_on_every_one_byte_edit():
+    """Every single-byte change, deletion and insertion at every position of lines of
+    every form: the scanner accepts exactly the lines the regex accepts, with the same
+    fields -- and the three readers agree on the whole lot."""
+    lines = []
+    for base in _BASES:
+        lines.append(base)
+        for i in range(len(base) + 1):
+            lines.append(base[:i] + base[i + 1:])
+            for m in _MUTANTS:
+                lines.append(base[:i] + m + base[i + 1:])
+                lines.append(base[:i] + m + base[i:])
+    accepted = 0
+    for line in lines:
+        g = _groups(line)
+        assert S.match(line) == g, line
+        accepted += g is not None
+    assert 0.2 < accepted / len(lines) < 0.9
+    # (years past 2262 are beyond nanosecond timestamps: read_bounces does not take them yet)
+    sample = b"\n".join(ln for ln in lines[::7] if b"\n" not in ln and not (ln[:4].isdigit() and int(ln[:4]) > 2200))
+    assert_all_same(read_all(sample, format="postfix", as_of=AS_OF))
+
+
+_MONTH_NAMES = [b"Jan", b"Feb", b"Mar", b"Nov", b"Dec", b"NOV", b"nov", b"Foo", b"N\xe9v", b"Nov"]
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_MONTH_NAMES), st.sampled_from([b" 1", b" 6", b"06", b"26", b"29", b"30", b"31", b"32",
+                                                                          b"41", b"0 ", b"x1", b"00", b"  "]),
+                          st.sampled_from([b"00:00:00", b"23:59:59", b"10:99:99", b"24:00:00", b"1:00:00 ", b"10-00:00", b"12:3a:00"]),
+                          st.sampled_from([b" ", b"-"])), min_size=1, max_size=6),
+       st.sampled_from(["2026-11-27", "2024-03-01", "2027-01-02", None]))
+def test_classic_ns_is_the_clocks_classic_reading(parts, as_of):
+    """The compiled 'Mmm dd hh:mm:ss' reading gives Clock._classic's nanoseconds, or gives
+    up (None) exactly where _classic does; no as_of: it gives up and the Clock raises."""
+    stamps = [mon + sep + day + b" " + hms for mon, day, hms, sep in parts]
+    clock = R.Clock(as_of)
+    parser = PF.Parser(R.LogContext("postfix", "x.log", clock, R.ErrorReport()))
+    mine = S.classic_ns(stamps, parser._epoch_day)
+    theirs = clock._classic(stamps, "x.log") if {len(t) for t in stamps} == {15} else None
+    assert mine == (theirs.tolist() if theirs is not None else None)
+    if mine is not None:
+        assert mine == clock.syslog_ns_many(stamps, "x.log", list(range(len(stamps))), R.ErrorReport())
+
+
+@needs_c
+def test_classic_ns_values():
+    clock = R.Clock("2027-01-02")
+    parser = PF.Parser(R.LogContext("postfix", "x.log", clock, R.ErrorReport()))
+    stamps = [b"Dec 31 23:59:59", b"Jan  1 00:00:01", b"Feb 28 12:00:00"]
+    assert S.classic_ns(stamps, parser._epoch_day) == [
+        pd.Timestamp(t).value for t in ("2026-12-31 23:59:59", "2027-01-01 00:00:01", "2026-02-28 12:00:00")]
+    assert S.classic_ns([b"Feb 29 12:00:00"], parser._epoch_day) == [pd.Timestamp("2024-02-29 12:00").value]  # the last leap year
+    assert S.classic_ns([b"Nov 26 10:00:00", b"Feb 30 12:00:00"], parser._epoch_day) is None  # no year has it
+    assert S.classic_ns([], parser._epoch_day) == []
+
+
+def _expiry_lines(block: bytes) -> list:
+    """The qmgr expiry lines Parser._expired acts on."""
+    return [m for m in PF._EXPIRED.finditer(block) if PF._HEAD1.fullmatch(block, block.rfind(b"\n", 0, m.start()) + 1, m.start())]
+
+
+@needs_c
+def test_scan_flags_the_blocks_with_expiry_lines():
+    exp = b"Nov 26 10:00:00 mail postfix/qmgr[1]: 0A1B: from=<n@s.example>, status=expired, returned to sender"
+    to = b"Nov 26 10:00:01 mail postfix/smtp[1]: Q1: to=<a@b.c>, relay=x, dsn=2.0.0, status=sent (250 ok)"
+    for block, flagged in [(exp, True), (to + b"\n" + exp, True), (exp + b"\n" + to + b"\n", True), (to, False),
+                           (exp.replace(b"expired", b"sent"), False), (exp.replace(b": from=<", b": to=<"), False),
+                           (b"x" + exp[:60], False), ((LOGS / "postfix-expired.log").read_bytes(), True),
+                           ((LOGS / "postfix-classic.log").read_bytes(), False)]:
+        assert S.scan(block, 1, lambda s, r: ("r", "k"))[3] is flagged, block
+        assert bool(_expiry_lines(block)) is flagged
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_scan_survives_any_bytes(data):
+    """Random bytes (with or without a separator in them): no crash, every newline
+    counted, a row per ": to=<" line, and a matched line only where the regex matches."""
+    for block in (data, data + b"Nov 26 10:00:01 mail postfix/smtp[1]: Q1: to=<" + data, b": to=<" + data):
+        newlines, cols, special, expiry = S.scan(block, 1, lambda status, reply: ("r", "k"))
+        assert newlines == block.count(b"\n")
+        if _expiry_lines(block):
+            assert expiry
+        lines = block.split(b"\n")
+        hits = [i for i, ln in enumerate(lines, 1) if b": to=<" in ln]
+        assert cols[0] == hits
+        assert all(len(c) == len(hits) for c in cols)
+        specials = {row: (line, groups) for row, line, groups in special}
+        for row, (line, groups) in specials.items():
+            assert lines[hits[row] - 1] == line and groups == _groups(line)
+        for i, eid in enumerate(cols[1]):
+            line = lines[hits[i] - 1]
+            g = _groups(line)
+            assert (eid is None) is (g is None)
+            if g is not None:
+                rb = g[3] or g[2]
+                assert eid == PF._BLAKE(PF._ID_INPUT((line, PF._norm_bytes(rb)))).hexdigest()
+                assert cols[3][i] == PF._norm_bytes(rb).decode("utf-8", "replace")
+                assert (i in specials) is (g[6] != b"sent")
+                if g[6] == b"sent":
+                    assert cols[10][i] == g[1].decode() and cols[2][i] == g[0]
+
+
+@needs_c
+def test_scan_rejects_bad_arguments_and_passes_errors_on():
+    line = b"Nov 26 10:00:01 mail postfix/smtp[1]: Q1: to=<a@b.c>, relay=x, dsn=2.0.0, status=sent (250 ok)\n"
+    with pytest.raises(TypeError):
+        S.scan(bytearray(line), 1, lambda s, r: ("a", "b"))
+    with pytest.raises(TypeError):
+        S.scan(line, 1, None)
+    with pytest.raises(TypeError, match="reason, kind"):
+        S.scan(line, 1, lambda s, r: ["a", "b"])
+
+    def broken(status, reply):
+        raise ZeroDivisionError(status)
+
+    with pytest.raises(ZeroDivisionError):
+        S.scan(line * 3, 1, broken)
+    with pytest.raises(ValueError):
+        S.match(b"a\nb")
+    newlines, cols, special, expiry = S.scan(line, 41, lambda s, r: (f"reason {s} {r}", "delivered"))
+    assert (newlines, special, expiry) == (1, [], False)
+    assert [c[0] for c in cols] == [41, hashlib.blake2b(b"postfix\0" + line[:-1] + b"\0a@b.c\x000", digest_size=12).hexdigest(),
+                                    b"Nov 26 10:00:01", "a@b.c", "delivered", "reason 2.0.0 250", "2.0.0", "250", "250 ok", "x", "Q1"]
+
+
+# --------------------------------------------------------------------------- Columns.frame
+def _frame_by_pd_array(cols: R.Columns) -> pd.DataFrame:
+    """Columns.frame as first written: pd.array(list, dtype="string") per column."""
+    from listcare import schema
+
+    n = len(cols)
+    data = {}
+    for name in schema.EVENT_COLUMNS:
+        if name == "timestamp":
+            data[name] = pd.DatetimeIndex(pd.array(cols.timestamp, dtype="int64").to_numpy().view("datetime64[ns]")).tz_localize("UTC")
+        elif name == "position":
+            data[name] = pd.array(cols.position, dtype="Int64")
+        elif name in ("source_format", "source"):
+            data[name] = pd.array([getattr(cols, name)] * n, dtype="string")
+        else:
+            data[name] = pd.array(getattr(cols, name), dtype="string")
+    return pd.DataFrame(data, columns=list(schema.EVENT_COLUMNS))
+
+
+@pytest.mark.parametrize("values", [["a", None, "é"], [None, None, None], ["x", "y", "z"], [None, "b", None],
+                                    ["a", float("nan"), pd.NA], ["a", 7, None]])
+def test_frame_string_columns_equal_pd_array(values):
+    cols = R.Columns("postfix", "mail.log")
+    for name in cols.NAMES:
+        setattr(cols, name, list(values))
+    cols.timestamp = [0, 1_000_000_000, R._NAT]
+    cols.position = [1, 2, 3]
+    cols.sender = [None] * 3
+    pd.testing.assert_frame_equal(cols.frame(), _frame_by_pd_array(cols), check_exact=True)
+
+
+def test_frame_of_a_read_log_equals_pd_array():
+    df = read_bounces(LOGS / "postfix-classic.log", as_of=AS_OF)
+    cols = R.Columns("postfix", str(LOGS / "postfix-classic.log"))
+    for name in cols.NAMES:
+        if name not in ("timestamp", "position"):
+            setattr(cols, name, [None if pd.isna(v) else v for v in df[name]])
+    cols.timestamp = df["timestamp"].dt.tz_localize(None).astype("int64").tolist()
+    cols.position = df["position"].astype("int64").tolist()
+    pd.testing.assert_frame_equal(cols.frame(), _frame_by_pd_array(cols), check_exact=True)
+    pd.testing.assert_frame_equal(cols.frame(), df, check_exact=True)
