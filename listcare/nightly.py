@@ -254,48 +254,22 @@ def _run(
     if not isinstance(contacts, pd.DataFrame) and not Path(contacts).is_file():
         read_contacts(contacts, email_column=email_column)  # its clear error, before any work
 
+    # the pool's exit waits for the worker (never left running, whatever happens here)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listcare-contacts") as pool:
+        return _run_store(
+            st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run, timings, t0
+        )
+
+
+def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run, timings, t0):
+    """The rest of :func:`_run`: the night's evidence, then (with *contacts_side* running
+    in *pool*) the store's transaction, then the outputs."""
     # ---- bounces: only what is new (an unreadable input stops the run here, at once)
     t = time.perf_counter()
     events, checkpoints, read_stats = _read_new_evidence(st, bounces, as_of)
     timings["read_bounces"] = time.perf_counter() - t
+    contacts_job = pool.submit(contacts_side)
 
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listcare-contacts")
-    try:
-        contacts_job = pool.submit(contacts_side)
-        return _run_store(
-            st,
-            pool,
-            contacts_job,
-            events,
-            checkpoints,
-            read_stats,
-            out_dir,
-            as_of,
-            policy,
-            dry_run,
-            timings,
-            t0,
-        )
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_store(
-    st,
-    pool,
-    contacts_job,
-    events,
-    checkpoints,
-    read_stats,
-    out_dir,
-    as_of,
-    policy,
-    dry_run,
-    timings,
-    t0,
-):
-    """The rest of :func:`_run`, while *contacts_job* reads and validates the list: the
-    store's transaction, then the outputs."""
     pending: list[Path] = []  # every output file written so far (removed on failure)
     table_files: list[Path] = []  # the same, of the worker thread until it is done
     tables = None
