@@ -368,9 +368,10 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 # durations (a monotonic clock, never a date) for the operator's history
                 seconds = {k: round(v, 3) for k, v in timings.items()}
                 st.finish_run(run_id, {**run_stats, "seconds": seconds})
-                timings["store_commit"] = time.perf_counter() - t
                 if dry_run:
                     raise _DryRun
+            # (the run's own record holds the stages up to here: the commit comes after it)
+            timings["store_commit"] = time.perf_counter() - t
         except _DryRun:
             pass
     except BaseException:
