@@ -341,7 +341,7 @@ class Columns:
                 col = getattr(self, name)
                 if col[0] is None and col[-1] is None and col.count(None) == n:
                     col = np.empty(n, dtype=object)  # all None (sender, message_id of log rows)
-                    col.fill(None)
+                    col.fill(pd.NA)  # (None would be replaced by NA one by one)
                 data[name] = self._strings(col)
         return pd.DataFrame(data, columns=list(schema.EVENT_COLUMNS), copy=False)
 
