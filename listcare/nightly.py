@@ -625,29 +625,27 @@ def _report(
     )
     flags = {str(k): int(flagged[k]) for k in sorted(flagged)}
 
-    # ---- what changed since the last run of an earlier night
+    # ---- what changed since the last run of an earlier night (both sides: one row per
+    # address, as the policy decides them)
     now = decisions.loc[decisions["decision"] != "keep", ["address", "decision", "rule"]]
-    prev = previous.set_index("address") if len(previous) else None
-    cur = now.set_index("address")
-    changes: dict = {"since_run_as_of": base["as_of"].date().isoformat() if base else None}
-    if prev is None:
-        changes.update(
-            newly_suppressed=_count_by(cur[cur["decision"] == "suppress"]["rule"]),
-            newly_reconfirm=int((cur["decision"] == "reconfirm").sum()),
-            released=0,
+    now_dec = now["decision"].to_numpy(dtype=object)
+    before_dec = np.full(len(now), "", dtype=object)  # "": not in that snapshot
+    released = 0
+    if len(previous):
+        prev = previous.drop_duplicates("address")
+        at = pd.Index(prev["address"].to_numpy(dtype=object)).get_indexer(
+            now["address"].to_numpy(dtype=object)
         )
-    else:
-        joined = cur.join(prev, how="outer", lsuffix="_now", rsuffix="_before")
-        # "" for "not in that snapshot" (string columns would give NA, not False)
-        now_d = joined["decision_now"].astype(object).fillna("")
-        before_d = joined["decision_before"].astype(object).fillna("")
-        changes.update(
-            newly_suppressed=_count_by(
-                joined.loc[(now_d == "suppress") & (before_d != "suppress"), "rule_now"]
-            ),
-            newly_reconfirm=int(((now_d == "reconfirm") & (before_d != "reconfirm")).sum()),
-            released=int(((now_d == "") & (before_d != "")).sum()),
-        )
+        hit = at >= 0
+        before_dec[hit] = prev["decision"].to_numpy(dtype=object)[at[hit]]
+        released = len(prev) - int(hit.sum())
+    newly = (now_dec == "suppress") & (before_dec != "suppress")
+    changes: dict = {
+        "since_run_as_of": base["as_of"].date().isoformat() if base else None,
+        "newly_suppressed": _count_by(now["rule"][newly]),
+        "newly_reconfirm": int(((now_dec == "reconfirm") & (before_dec != "reconfirm")).sum()),
+        "released": released,
+    }
 
     # ---- events and bounce rates
     kinds = pd.Series(counts_30d, dtype="int64")
