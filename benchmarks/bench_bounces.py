@@ -9,6 +9,8 @@ each stage in its own subprocess so that each peak RSS is its own:
 - naive: a Python loop applying one regex to every line, rows into a DataFrame,
 - ``read_bounces``: the real reader (chunked scan -- with the compiled scanner
   ``listcare/bounces/_postfix_scan.c`` where it was built --, classification per unique fact),
+- ``no-pipeline``: ``read_bounces`` with the compiled scanner but without its worker thread
+  (``Parser.pipeline = False``: each block scanned and read in turn, in one thread),
 - ``pure-python``: ``read_bounces`` without the compiled scanner (``LISTCARE_PURE_PYTHON=1``:
   the column-wise Python reader every install has, which the scanner must equal),
 - ``line-by-line``: ``read_bounces`` with the Postfix detector's reference path
@@ -257,6 +259,13 @@ def stage_read_bounces(path: str) -> dict:
             "skipped": int(df.attrs.get("errors", {}).get("count", 0))}
 
 
+def stage_no_pipeline(path: str) -> dict:
+    from listcare.bounces.detectors import postfix
+
+    postfix.Parser.pipeline = False
+    return stage_read_bounces(path)
+
+
 def stage_pure_python(path: str) -> dict:
     from listcare.bounces.detectors import postfix
 
@@ -272,7 +281,7 @@ def stage_line_by_line(path: str) -> dict:
 
 
 STAGES = {"raw": stage_raw, "naive": stage_naive, "read_bounces": stage_read_bounces,
-          "pure-python": stage_pure_python, "line-by-line": stage_line_by_line}
+          "no-pipeline": stage_no_pipeline, "pure-python": stage_pure_python, "line-by-line": stage_line_by_line}
 
 
 def run_stage(name: str, path: str) -> dict:
@@ -320,7 +329,7 @@ def main() -> None:
               f"{info['deliveries']:,} deliveries, {info['failures']:,} failures) "
               f"in {time.perf_counter() - t0:.1f} s")
         results = {}
-        for name in ("raw", "naive", "read_bounces", "pure-python", "line-by-line"):
+        for name in ("raw", "naive", "read_bounces", "no-pipeline", "pure-python", "line-by-line"):
             r = results[name] = run_stage(name, str(path))
             print(f"{name:>13}: {r['lines'] / r['seconds']:>12,.0f} lines/s  "
                   f"{r['seconds']:6.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  rows {r['rows']:,}"
@@ -328,6 +337,7 @@ def main() -> None:
         speed = {k: v["lines"] / v["seconds"] for k, v in results.items()}
         print(f"read_bounces / naive: {speed['read_bounces'] / speed['naive']:.2f}x   "
               f"read_bounces / raw read: {speed['read_bounces'] / speed['raw']:.2f}x   "
+              f"read_bounces / no-pipeline: {speed['read_bounces'] / speed['no-pipeline']:.2f}x   "
               f"read_bounces / pure-python: {speed['read_bounces'] / speed['pure-python']:.2f}x   "
               f"read_bounces / line-by-line: {speed['read_bounces'] / speed['line-by-line']:.2f}x")
         if not results["read_bounces"]["compiled"]:

@@ -5,10 +5,13 @@ input, and the scanner must never crash on any bytes."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -57,19 +60,32 @@ def test_a_scanner_built_from_an_older_source_is_not_used():
 
 
 # --------------------------------------------------------------------------- readers
+# (fast, compiled, pipelined) of the readers compared: the compiled one pipelined on every
+# block (split_bytes 0) and not at all, the pure-Python one, the line-by-line reference
+READERS = ((True, True, True), (True, True, False), (True, False, False), (False, False, False))
+
+
 def read_all(data, **kw):
-    """(compiled, pure-Python fast, line-by-line reference) readings of one input; an
+    """The readings of one input by every reader (the first: compiled and pipelined); an
     InputError (errors="raise") is returned as its message."""
     out = []
-    for fast, compiled in ((True, True), (True, False), (False, False)):
-        PF.Parser.fast, PF.Parser.compiled = fast, compiled
-        try:
-            out.append(read_bounces(data, **kw))
-        except InputError as exc:
-            out.append(str(exc))
-        finally:
-            PF.Parser.fast, PF.Parser.compiled = True, S is not None
+    for reader in READERS:
+        with reading_as(*reader):
+            try:
+                out.append(read_bounces(data, **kw))
+            except InputError as exc:
+                out.append(str(exc))
     return out
+
+
+@contextlib.contextmanager
+def reading_as(fast: bool, compiled: bool, pipelined: bool):
+    saved = PF.Parser.fast, PF.Parser.compiled, PF.Parser.pipeline, PF.Parser.split_bytes
+    PF.Parser.fast, PF.Parser.compiled, PF.Parser.pipeline, PF.Parser.split_bytes = fast, compiled, pipelined, 0
+    try:
+        yield
+    finally:
+        PF.Parser.fast, PF.Parser.compiled, PF.Parser.pipeline, PF.Parser.split_bytes = saved
 
 
 def assert_all_same(readings):
@@ -175,12 +191,9 @@ def test_a_stream_of_bytearrays_reads_the_same():
 
     data = (LOGS / "postfix-classic.log").read_bytes()
     readings = []
-    for fast, compiled in ((True, True), (True, False), (False, False)):
-        PF.Parser.fast, PF.Parser.compiled = fast, compiled
-        try:
+    for reader in READERS:
+        with reading_as(*reader):
             readings.append(read_bounces(Stream(data), format="postfix", as_of=AS_OF))
-        finally:
-            PF.Parser.fast, PF.Parser.compiled = True, S is not None
     assert len(readings[0]) == 12
     assert_all_same(readings)
 
@@ -404,6 +417,226 @@ def test_scan_rejects_bad_arguments_and_passes_errors_on():
     assert (newlines, special, expiry) == (1, [], False)
     assert [c[0] for c in cols] == [41, hashlib.blake2b(b"postfix\0" + line[:-1] + b"\0a@b.c\x000", digest_size=12).hexdigest(),
                                     b"Nov 26 10:00:01", "a@b.c", "delivered", "reason 2.0.0 250", "2.0.0", "250", "250 ok", "x", "Q1"]
+
+
+# --------------------------------------------------------------------------- phases and the pipeline
+def _classify(status, reply):
+    return (f"reason {status} {reply}", "delivered")
+
+
+def _joined(pieces):
+    """scan()'s value for a block from the values of its consecutive pieces."""
+    newlines, cols, special, expiry = 0, tuple([] for _ in range(11)), [], False
+    for n, more, spec, exp in pieces:
+        special += [(row + len(cols[0]), line, groups) for row, line, groups in spec]
+        for col, rest in zip(cols, more, strict=True):
+            col += rest
+        newlines += n
+        expiry = expiry or exp
+    return newlines, cols, special, expiry
+
+
+_BLOCK_LINES = st.lists(st.tuples(st.one_of(_line, st.sampled_from(_NOISE)), st.lists(_edit, max_size=2)), min_size=0, max_size=20)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_BLOCK_LINES, st.booleans(), st.integers(0, 10_000), st.integers(1, 10_000))
+def test_prescan_then_finish_is_scan(lines, final_newline, cut_at, first_line):
+    """prescan/prescan_background + finish give exactly scan's value, for the whole block
+    and for a block cut in two at a line start (the second piece numbered on from the
+    first), whoever runs phase 1."""
+    block = b"\n".join(_edited(ln, e) for ln, e in lines) + (b"\n" if final_newline and lines else b"")
+    want = S.scan(block, first_line, _classify)
+    assert S.finish(S.prescan(block), _classify, first_line) == want
+    assert S.finish(S.prescan_background(block), _classify, first_line) == want
+    cut = block.find(b"\n", min(cut_at, len(block))) + 1 or len(block)
+    first = S.prescan(block, 0, cut)
+    second = S.prescan_background(block, cut)
+    a = S.finish(first, _classify, first_line)
+    b = S.finish(second, _classify, first_line + a[0])
+    assert _joined([a, b]) == want
+    assert first.ran_in == "caller" and second.ran_in in ("caller", "worker", "worker, waited for")
+
+
+@needs_c
+def test_prescan_checks_its_arguments():
+    line = b"Nov 26 10:00:01 mail postfix/smtp[1]: Q1: to=<a@b.c>, relay=x, dsn=2.0.0, status=sent (250 ok)\n"
+    block = line * 3
+    for bad in [(block, 1), (block, 0, len(block) + 1), (block, 5, 3), (block, -1)]:
+        with pytest.raises(ValueError):
+            S.prescan(*bad)
+        with pytest.raises(ValueError):
+            S.prescan_background(*bad)
+    with pytest.raises(TypeError):
+        S.prescan(bytearray(block))
+    with pytest.raises(TypeError):
+        S.finish(block, _classify, 1)
+    with pytest.raises(TypeError):
+        S.finish(S.prescan(block), None, 1)
+    assert S.finish(S.prescan(block, len(line), len(block)), _classify, 2)[1][0] == [2, 3]
+    assert S.finish(S.prescan(block, len(block)), _classify, 1) == (0, ([],) * 11, [], False)
+
+
+@needs_c
+def test_a_handle_is_finished_once():
+    block = (LOGS / "postfix-classic.log").read_bytes()
+    for h in (S.prescan(block), S.prescan_background(block)):
+        assert h.newlines == block.count(b"\n")
+        assert S.finish(h, _classify, 1) == S.scan(block, 1, _classify)
+        with pytest.raises(RuntimeError, match="finished already"):
+            S.finish(h, _classify, 1)
+        with pytest.raises(RuntimeError, match="finished already"):
+            h.newlines  # noqa: B018
+
+    def broken(status, reply):
+        raise ZeroDivisionError(status)
+
+    h = S.prescan_background(block)
+    with pytest.raises(ZeroDivisionError):
+        S.finish(h, broken, 1)
+    with pytest.raises(RuntimeError, match="finished already"):  # its rows were freed with the error
+        S.finish(h, _classify, 1)
+
+
+@needs_c
+def test_the_worker_runs_the_queue_and_the_caller_takes_what_it_has_not_started():
+    block = (LOGS / "postfix-classic.log").read_bytes()
+    want = S.scan(block, 1, _classify)
+    big = b"x" * 40_000_000  # ~20 ms of phase 1 for the worker (no ": to=<" in it)
+    busy = S.prescan_background(big)
+    queued = S.prescan_background(block)
+    assert S.finish(queued, _classify, 1) == want  # the worker is still on `big`: the caller reads it
+    assert queued.ran_in == "caller"
+    assert S.finish(busy, _classify, 1) == (0, ([],) * 11, [], False)
+    assert busy.ran_in in ("worker", "worker, waited for", "caller")
+    for _ in range(50):  # given time, the worker has done the piece (a busy machine may not run it at once)
+        h = S.prescan_background(block)
+        time.sleep(0.02)
+        assert S.finish(h, _classify, 1) == want
+        if h.ran_in == "worker":
+            break
+    assert h.ran_in == "worker"
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@needs_c
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads the resident size from /proc (Linux)")
+def test_dropped_and_failed_handles_leak_nothing():
+    """Handles dropped unfinished (cancelled, or waited for while the worker reads them),
+    finishes and scans that raise, finishes that succeed: the block's references come back
+    and the resident size stays flat over thousands of them."""
+    data = (LOGS / "postfix-classic.log").read_bytes() * 20
+
+    def broken(status, reply):
+        raise ZeroDivisionError(status)
+
+    def rounds(n):
+        for i in range(n):
+            block = bytes(bytearray(data))  # a new object each time: a leaked reference keeps ~40 KB
+            base = sys.getrefcount(block)
+            handles = [S.prescan_background(block), S.prescan_background(block), S.prescan(block)]
+            if i % 3 == 0:
+                with pytest.raises(ZeroDivisionError):
+                    S.finish(handles[0], broken, 1)
+                with pytest.raises(ZeroDivisionError):
+                    S.scan(block, 1, broken)
+            elif i % 3 == 1:
+                S.finish(handles[1], _classify, 1)
+            assert sys.getrefcount(block) == base + 3
+            del handles
+            assert sys.getrefcount(block) == base
+
+    rounds(300)  # warm-up: allocator pools, the worker
+    gc.collect()
+    before = _rss_bytes()
+    rounds(3000)
+    gc.collect()
+    assert _rss_bytes() - before < 16 << 20  # a leak per round would be >= 120 MB
+
+
+_TOO_LONG = b"Nov 26 10:00:09 mail postfix/smtp[9]: ZZ: to=<" + b"y" * (3 * R.MAX_LINE_BYTES)
+
+
+@needs_c
+@pytest.mark.parametrize("errors", ["report", "raise"])
+@pytest.mark.parametrize("bad_lines", [3, 40])
+def test_the_pipeline_keeps_the_order_of_errors(errors, bad_lines, monkeypatch):
+    """The pipeline reads a block's rows one block later, after the chunk reader has gone
+    on: errors it reports in between (a line too long, here) stay after the earlier
+    block's (also past the first MAX_ERROR_SAMPLES), and errors="raise" raises the same
+    first error."""
+    good = [ln for ln in (LOGS / "postfix-classic.log").read_bytes().split(b"\n") if b": to=<" in ln]
+    bad = [good[i % len(good)].replace(b"status=", b"status=bogus") for i in range(bad_lines)]
+    data = b"\n".join([*good, *bad, _TOO_LONG, *good, *bad, *good, _TOO_LONG, *bad]) + b"\n"
+    calls = []
+    spy = _Spy(calls)
+    monkeypatch.setattr(PF, "_postfix_scan", spy)
+    for chunk in (2000, 20_000):  # (the chunk reader skips a line longer than MAX_LINE_BYTES and a chunk)
+        monkeypatch.setattr(R, "CHUNK_BYTES", chunk)
+        readings = read_all(data, format="postfix", as_of=AS_OF, errors=errors)
+        assert_all_same(readings)
+        if errors == "report":
+            c = readings[0].attrs["errors"]
+            assert c["count"] == 3 * bad_lines + 3 * 1 + 2  # the fixture has a truncated line
+            messages = [m for _, _, m in c["samples"]]
+            assert len(messages) == min(c["count"], R.MAX_ERROR_SAMPLES)
+            if bad_lines + 1 < R.MAX_ERROR_SAMPLES:  # the fixture's error, the bad lines, then this
+                assert "longer than" in messages[bad_lines + 1] and "longer than" not in messages[bad_lines]
+            else:
+                assert not any("longer than" in m for m in messages)
+        else:
+            assert "unknown Postfix status" in readings[0]
+    assert ("prescan_background" in calls) is (errors == "report")  # "raise" reads each block at once
+
+
+class _Spy:
+    """The compiled module, its calls noted (to show which path ran)."""
+
+    def __init__(self, calls):
+        self._calls = calls
+
+    def __getattr__(self, name):
+        self._calls.append(name)
+        return getattr(S, name)
+
+
+@needs_c
+def test_the_worker_is_started_again_in_a_forked_child(tmp_path):
+    """A fork leaves the worker thread behind: the child starts its own (os.register_at_fork),
+    whose pieces it then runs (without it the child would scan every piece itself), and
+    reads the same rows."""
+    log = tmp_path / "m.log"
+    log.write_bytes((LOGS / "postfix-classic.log").read_bytes() * 300)
+    code = f"""
+import os, sys, time
+from listcare.bounces.detectors import postfix as PF
+from listcare.bounces.read import read_bounces
+S = PF._postfix_scan
+PF.Parser.split_bytes = 0
+a = read_bounces({str(log)!r}, as_of={AS_OF!r})
+pid = os.fork()
+if pid == 0:
+    b = read_bounces({str(log)!r}, as_of={AS_OF!r})
+    block = open({str(log)!r}, "rb").read()
+    ran = set()
+    for _ in range(50):
+        h = S.prescan_background(block)
+        time.sleep(0.02)
+        S.finish(h, lambda s, r: ("r", "k"), 1)
+        ran.add(h.ran_in)
+        if h.ran_in == "worker":
+            break
+    os._exit(0 if b.equals(a) and len(b) == 3600 and "worker" in ran else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), len(a))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["0", "3600"], out.stderr
 
 
 # --------------------------------------------------------------------------- Columns.frame

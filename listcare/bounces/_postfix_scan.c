@@ -10,10 +10,18 @@
  * cannot match is never guessed at. tests/test_postfix_scan.py checks it against the
  * Python readers.
  *
+ * Two phases: phase 1 (finding, matching, hashing, counting newlines) makes no Python
+ * object and runs without the GIL, into C-owned memory; phase 2 turns that into Python
+ * values. scan() runs both; prescan()/prescan_background() run phase 1 -- the latter in
+ * one worker thread, so that the reader's Python work on one block overlaps phase 1 of
+ * the next -- and finish() runs phase 2 (see the "handles" section).
+ *
  * Memory safety: every read is bounds-checked against the block length (AT() below
  * returns 0 past the end of a line, and every loop has an explicit bound); there are no
  * fixed-size buffers that a line's content is copied into, except the 128-byte BLAKE2b
- * block, which update() fills in bounded pieces.
+ * block, which update() fills in bounded pieces, and the 64-byte buffer a domain is
+ * lower-cased through, filled in bounded pieces too. The block phase 1 reads is a bytes
+ * object (immutable) that the handle keeps a reference to until the worker is done.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -153,27 +161,29 @@ static void b2b_update(b2b_ctx *ctx, const uint8_t *in, size_t inlen)
     }
 }
 
-/* the digest as a 24-character lower-case hex str (hashlib's hexdigest()) */
-static PyObject *b2b_final_hex(b2b_ctx *ctx)
+/* the digest as 24 lower-case hex characters (hashlib's hexdigest()), into out (no
+ * Python object: phase 1 runs without the GIL) */
+static void b2b_final_hex(b2b_ctx *ctx, char out[2 * DIGEST_BYTES])
 {
     static const char hexd[] = "0123456789abcdef";
-    PyObject *out;
-    Py_UCS1 *o;
     int i;
     ctx->t[0] += ctx->c;
     if (ctx->t[0] < ctx->c)
         ctx->t[1]++;
     memset(ctx->b + ctx->c, 0, 128 - ctx->c);
     b2b_compress(ctx, 1);
-    out = PyUnicode_New(2 * DIGEST_BYTES, 127);
-    if (out == NULL)
-        return NULL;
-    o = PyUnicode_1BYTE_DATA(out);
     for (i = 0; i < DIGEST_BYTES; i++) {
         uint8_t byte = (uint8_t)(ctx->h[i >> 3] >> (8 * (i & 7)));
-        o[2 * i] = (Py_UCS1)hexd[byte >> 4];
-        o[2 * i + 1] = (Py_UCS1)hexd[byte & 15];
+        out[2 * i] = hexd[byte >> 4];
+        out[2 * i + 1] = hexd[byte & 15];
     }
+}
+
+static PyObject *hex_str(const char hex[2 * DIGEST_BYTES])
+{
+    PyObject *out = PyUnicode_New(2 * DIGEST_BYTES, 127);
+    if (out != NULL)
+        memcpy(PyUnicode_1BYTE_DATA(out), hex, 2 * DIGEST_BYTES);
     return out;
 }
 
@@ -589,6 +599,23 @@ static key_entry *cached_key(caches *c, const unsigned char *dsn, Py_ssize_t dsn
 /* ------------------------------------------------------------------------ scan */
 enum { C_POS, C_EID, C_TS, C_RCPT, C_KIND, C_REASON, C_STATUS, C_REPLY, C_DIAG, C_REMOTE, C_QUEUE, NCOLS };
 
+/* the columns are lists of the piece's row count, filled in place: item i of column col
+ * (a new reference; NULL: the error is passed on) */
+static int put_steal(PyObject **cols, int col, Py_ssize_t i, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    PyList_SET_ITEM(cols[col], i, item);
+    return 0;
+}
+
+static int put(PyObject **cols, int col, Py_ssize_t i, PyObject *item)
+{
+    Py_INCREF(item);
+    PyList_SET_ITEM(cols[col], i, item);
+    return 0;
+}
+
 static int append_steal(PyObject *list, PyObject *item)
 {
     int r;
@@ -599,35 +626,181 @@ static int append_steal(PyObject *list, PyObject *item)
     return r;
 }
 
-/* the recipient (orig_to when logged and not empty, else to) with its domain -- after the
- * last "@" -- lower-cased (ASCII only, as bytes.lower()): postfix._norm_bytes */
-static PyObject *recipient(const unsigned char *rb, Py_ssize_t len, b2b_ctx *h)
+/* ------------------------------------------------------------------------ phase 1
+ * Everything that needs no Python object, run without the GIL (so that another thread
+ * -- the reader's Python work on the previous piece -- runs meanwhile): find the ": to=<"
+ * lines of one piece of a block, match them, hash their event ids, count the newlines,
+ * flag a possible expiry line. The results go into C-owned memory (PyMem_Raw*, which
+ * needs no GIL); phase 2 (finish_rows) turns them into today's Python values. */
+typedef struct {
+    Py_ssize_t ls, n;  /* the line: offset in the piece, length (no newline) */
+    Py_ssize_t line;   /* newlines in the piece before it */
+    fields f;          /* valid if matched */
+    unsigned char matched, sent, lower; /* lower: the recipient's domain has upper-case letters */
+    char eid[2 * DIGEST_BYTES]; /* valid if matched */
+} row_t;
+
+typedef struct {
+    const unsigned char *base; /* the piece: the block's buffer from its start */
+    Py_ssize_t len;
+    row_t *rows;
+    Py_ssize_t nrows, cap;
+    Py_ssize_t newlines;
+    int expiry;
+    int nomem; /* rows could not be allocated: finish raises MemoryError */
+} pre_t;
+
+/* the recipient: orig_to when logged and not empty, else to */
+static void recipient_bytes(const unsigned char *p, const fields *f, const unsigned char **rb, Py_ssize_t *len)
 {
-    const unsigned char *at = NULL;
-    Py_ssize_t i, d;
-    PyObject *out;
-    unsigned char *low;
+    if (f->has_orig && f->or1 > f->or0) {
+        *rb = p + f->or0;
+        *len = f->or1 - f->or0;
+    } else {
+        *rb = p + f->to0;
+        *len = f->to1 - f->to0;
+    }
+}
+
+/* where the domain starts (after the last "@"; len without one) -- postfix._norm_bytes */
+static Py_ssize_t domain_start(const unsigned char *rb, Py_ssize_t len)
+{
+    Py_ssize_t i;
     for (i = len - 1; i >= 0; i--)
-        if (rb[i] == '@') {
-            at = rb + i;
-            break;
-        }
-    d = at ? (at - rb) + 1 : len; /* the domain starts at d */
-    for (i = d; i < len; i++)
+        if (rb[i] == '@')
+            return i + 1;
+    return len;
+}
+
+/* records.event_id("postfix", line, recipient, 0) of a matched line, the recipient's domain
+ * lower-cased (ASCII only, as bytes.lower()); sets r->lower */
+static void event_id_hex(row_t *r, const unsigned char *p)
+{
+    static const uint8_t prefix[] = {'p', 'o', 's', 't', 'f', 'i', 'x', 0};
+    static const uint8_t suffix[] = {0, '0'};
+    static const uint8_t nul[] = {0};
+    const unsigned char *rb;
+    Py_ssize_t rb_len, d, i;
+    b2b_ctx h;
+    b2b_init(&h);
+    b2b_update(&h, prefix, sizeof(prefix));
+    b2b_update(&h, p, (size_t)r->n);
+    b2b_update(&h, nul, 1);
+    recipient_bytes(p, &r->f, &rb, &rb_len);
+    d = domain_start(rb, rb_len);
+    for (i = d; i < rb_len; i++)
         if (UPPER(rb[i]))
             break;
-    if (i == len) {
-        b2b_update(h, rb, (size_t)len);
-        return PyUnicode_DecodeUTF8((const char *)rb, len, "replace");
+    r->lower = i < rb_len;
+    if (!r->lower)
+        b2b_update(&h, rb, (size_t)rb_len);
+    else {
+        unsigned char low[64]; /* the domain in bounded pieces */
+        b2b_update(&h, rb, (size_t)d);
+        for (i = d; i < rb_len;) {
+            Py_ssize_t k, take = rb_len - i < (Py_ssize_t)sizeof(low) ? rb_len - i : (Py_ssize_t)sizeof(low);
+            for (k = 0; k < take; k++)
+                low[k] = UPPER(rb[i + k]) ? (unsigned char)(rb[i + k] + 32) : rb[i + k];
+            b2b_update(&h, low, (size_t)take);
+            i += take;
+        }
     }
-    low = PyMem_Malloc((size_t)len); /* len >= 1 here */
+    b2b_update(&h, suffix, sizeof(suffix));
+    b2b_final_hex(&h, r->eid);
+}
+
+static row_t *new_row(pre_t *pr)
+{
+    if (pr->nrows == pr->cap) {
+        Py_ssize_t cap = pr->cap ? 2 * pr->cap : 64;
+        row_t *rows;
+        if ((size_t)cap > PY_SSIZE_T_MAX / sizeof(row_t))
+            return NULL;
+        rows = PyMem_RawRealloc(pr->rows, (size_t)cap * sizeof(row_t));
+        if (rows == NULL)
+            return NULL;
+        pr->rows = rows;
+        pr->cap = cap;
+    }
+    return &pr->rows[pr->nrows++];
+}
+
+/* phase 1 of base[0:len], a run of complete lines (its start a line start). No Python API. */
+static void phase1(pre_t *pr)
+{
+    const unsigned char *buf = pr->base;
+    Py_ssize_t len = pr->len, ls = 0, at = 0, newlines = 0;
+    /* every ": to=<" (its "<", the five bytes before compared), its line found around
+     * it; the newlines in between are counted, not searched line by line */
+    for (;;) {
+        const unsigned char *lt = at < len ? memchr(buf + at, '<', (size_t)(len - at)) : NULL;
+        const unsigned char *nl, *p;
+        Py_ssize_t k, le;
+        row_t *r;
+        if (lt == NULL)
+            break;
+        k = lt - buf;
+        if (k - 5 < ls || memcmp(lt - 5, ": to=", 5) != 0) { /* not one (it cannot span lines) */
+            if (!pr->expiry && k >= 7 && memcmp(lt - 7, ": from=", 7) == 0) {
+                /* qmgr's "QID: from=<s>, status=expired, returned to sender" (postfix._EXPIRED)?
+                 * Such a line counts only if the Postfix head runs up to it, so it is never
+                 * after a ": to=<" (whose lines' ends are not searched) */
+                Py_ssize_t j = k + 1;
+                while (j < len && buf[j] != '>' && buf[j] != '\n')
+                    j++;
+                if (j < len && buf[j] == '>' && len - j > 16 && memcmp(buf + j, ">, status=expired", 17) == 0)
+                    pr->expiry = 1;
+            }
+            at = k + 1;
+            continue;
+        }
+        k = line_start(buf, ls, k - 5);
+        newlines += count_newlines(buf + ls, k - ls);
+        ls = k;
+        nl = memchr(lt, '\n', (size_t)(len - (lt - buf)));
+        le = nl ? nl - buf : len;
+        if ((r = new_row(pr)) == NULL) {
+            pr->nomem = 1;
+            return;
+        }
+        p = buf + ls;
+        r->ls = ls;
+        r->n = le - ls;
+        r->line = newlines;
+        r->matched = (unsigned char)match_line(p, r->n, &r->f);
+        r->sent = r->matched && r->f.w1 - r->f.w0 == 4 && memcmp(p + r->f.w0, "sent", 4) == 0;
+        r->lower = 0;
+        if (r->matched)
+            event_id_hex(r, p);
+        if (nl == NULL) { /* the piece's last line, unterminated */
+            ls = at = len;
+            break;
+        }
+        newlines++;
+        ls = at = le + 1;
+    }
+    pr->newlines = newlines + count_newlines(buf + ls, len - ls);
+}
+
+/* ------------------------------------------------------------------------ phase 2 */
+/* the recipient's str (postfix._norm_bytes, then decode("utf-8", "replace")) */
+static PyObject *recipient_str(const row_t *r, const unsigned char *p)
+{
+    const unsigned char *rb;
+    Py_ssize_t len, d, i;
+    unsigned char *low;
+    PyObject *out;
+    recipient_bytes(p, &r->f, &rb, &len);
+    if (!r->lower || len <= 0) /* (lower: a domain letter, so len >= 1) */
+        return PyUnicode_DecodeUTF8((const char *)rb, len, "replace");
+    d = domain_start(rb, len);
+    low = PyMem_Malloc((size_t)len);
     if (low == NULL)
         return PyErr_NoMemory();
     memcpy(low, rb, (size_t)len);
     for (i = d; i < len; i++)
         if (UPPER(low[i]))
             low[i] = (unsigned char)(low[i] + 32);
-    b2b_update(h, low, (size_t)len);
     out = PyUnicode_DecodeUTF8((const char *)low, len, "replace");
     PyMem_Free(low);
     return out;
@@ -644,52 +817,28 @@ static PyObject *decode_text(const unsigned char *s, Py_ssize_t len)
     return o;
 }
 
-/* appends the event id -- records.event_id("postfix", line, recipient, 0) -- and the
- * recipient of a matched line */
-static int event_id(PyObject **cols, const unsigned char *p, Py_ssize_t n, const fields *f)
+/* the event id and the recipient of a matched line, at row i */
+static int id_and_recipient(PyObject **cols, Py_ssize_t i, const row_t *r, const unsigned char *p)
 {
-    static const uint8_t prefix[] = {'p', 'o', 's', 't', 'f', 'i', 'x', 0};
-    static const uint8_t suffix[] = {0, '0'};
-    static const uint8_t nul[] = {0};
-    b2b_ctx h;
-    const unsigned char *rb;
-    Py_ssize_t rb_len;
-    PyObject *v;
-    b2b_init(&h);
-    b2b_update(&h, prefix, sizeof(prefix));
-    b2b_update(&h, p, (size_t)n);
-    b2b_update(&h, nul, 1);
-    if (f->has_orig && f->or1 > f->or0) {
-        rb = p + f->or0;
-        rb_len = f->or1 - f->or0;
-    } else {
-        rb = p + f->to0;
-        rb_len = f->to1 - f->to0;
-    }
-    v = recipient(rb, rb_len, &h);
-    if (v == NULL)
+    if (put_steal(cols, C_EID, i, hex_str(r->eid)) < 0)
         return -1;
-    b2b_update(&h, suffix, sizeof(suffix));
-    if (append_steal(cols[C_EID], b2b_final_hex(&h)) < 0) {
-        Py_DECREF(v);
-        return -1;
-    }
-    return append_steal(cols[C_RCPT], v);
+    return put_steal(cols, C_RCPT, i, recipient_str(r, p));
 }
 
-static int sent_row(PyObject **cols, caches *c, const unsigned char *p, Py_ssize_t n, const fields *f,
-                    Py_ssize_t position, PyObject *classify)
+static int sent_row(PyObject **cols, Py_ssize_t i, caches *c, const row_t *r, const unsigned char *p, Py_ssize_t position,
+                    PyObject *classify)
 {
+    const fields *f = &r->f;
     const unsigned char *rest = p + f->r0, *reply = NULL;
     Py_ssize_t rest_len = f->r1 - f->r0;
     key_entry *key;
     PyObject *v;
 
-    if (append_steal(cols[C_POS], PyLong_FromSsize_t(position)) < 0)
+    if (put_steal(cols, C_POS, i, PyLong_FromSsize_t(position)) < 0)
         return -1;
-    if (event_id(cols, p, n, f) < 0)
+    if (id_and_recipient(cols, i, r, p) < 0)
         return -1;
-    if (append_steal(cols[C_TS], PyBytes_FromStringAndSize((const char *)p + f->ts0, f->ts1 - f->ts0)) < 0)
+    if (put_steal(cols, C_TS, i, PyBytes_FromStringAndSize((const char *)p + f->ts0, f->ts1 - f->ts0)) < 0)
         return -1;
     /* "sent (250 2.0.0 Ok)": rest[2:5] is the reply code if it is three digits */
     if (rest_len >= 5 && DIG(rest[2]) && DIG(rest[3]) && DIG(rest[4]))
@@ -697,8 +846,8 @@ static int sent_row(PyObject **cols, caches *c, const unsigned char *p, Py_ssize
     key = cached_key(c, p + f->d0, f->d1 - f->d0, reply, classify);
     if (key == NULL)
         return -1;
-    if (PyList_Append(cols[C_KIND], key->kind) < 0 || PyList_Append(cols[C_REASON], key->reason) < 0 ||
-        PyList_Append(cols[C_STATUS], key->dsn_str) < 0 || PyList_Append(cols[C_REPLY], key->reply_str) < 0)
+    if (put(cols, C_KIND, i, key->kind) < 0 || put(cols, C_REASON, i, key->reason) < 0 ||
+        put(cols, C_STATUS, i, key->dsn_str) < 0 || put(cols, C_REPLY, i, key->reply_str) < 0)
         return -1;
     /* rest[2:-1], the text in the parentheses; empty: None */
     if (rest_len > 3)
@@ -707,28 +856,27 @@ static int sent_row(PyObject **cols, caches *c, const unsigned char *p, Py_ssize
         Py_INCREF(Py_None);
         v = Py_None;
     }
-    if (append_steal(cols[C_DIAG], v) < 0)
+    if (put_steal(cols, C_DIAG, i, v) < 0)
         return -1;
-    if (append_steal(cols[C_REMOTE], cached_relay(c, p + f->re0, f->re1 - f->re0)) < 0)
+    if (put_steal(cols, C_REMOTE, i, cached_relay(c, p + f->re0, f->re1 - f->re0)) < 0)
         return -1;
-    return append_steal(cols[C_QUEUE], ascii_str(p + f->q0, f->q1 - f->q0));
+    return put_steal(cols, C_QUEUE, i, ascii_str(p + f->q0, f->q1 - f->q0));
 }
 
 /* a row Python fills in: its position, and for a matched line its event id and
  * recipient (else None) */
-static int placeholder_row(PyObject **cols, Py_ssize_t position, const unsigned char *p, Py_ssize_t n,
-                           const fields *f)
+static int placeholder_row(PyObject **cols, Py_ssize_t i, Py_ssize_t position, const row_t *r, const unsigned char *p)
 {
     int k;
-    if (append_steal(cols[C_POS], PyLong_FromSsize_t(position)) < 0)
+    if (put_steal(cols, C_POS, i, PyLong_FromSsize_t(position)) < 0)
         return -1;
-    if (f != NULL) {
-        if (event_id(cols, p, n, f) < 0)
+    if (r->matched) {
+        if (id_and_recipient(cols, i, r, p) < 0)
             return -1;
-    } else if (PyList_Append(cols[C_EID], Py_None) < 0 || PyList_Append(cols[C_RCPT], Py_None) < 0)
+    } else if (put(cols, C_EID, i, Py_None) < 0 || put(cols, C_RCPT, i, Py_None) < 0)
         return -1;
     for (k = 1; k < NCOLS; k++)
-        if (k != C_EID && k != C_RCPT && PyList_Append(cols[k], Py_None) < 0)
+        if (k != C_EID && k != C_RCPT && put(cols, k, i, Py_None) < 0)
             return -1;
     return 0;
 }
@@ -746,101 +894,47 @@ static PyObject *groups_of(const char *s, const fields *f)
                          s + f->w0, f->w1 - f->w0, s + f->r0, f->r1 - f->r0);
 }
 
-PyDoc_STRVAR(scan_doc,
-"scan(block, first_line, classify_sent) -> (newlines, columns, special, expiry)\n\n"
-"The rows of one block of complete Postfix log lines: one per line holding ': to=<'.\n"
-"columns: lists (position, event_id, timestamp bytes, recipient, kind, reason, status,\n"
-"reply_code, diagnostic, remote_mta, queue_id); rows of successful deliveries are filled,\n"
-"the others hold only their position (and, if the line matched, its event id and\n"
-"recipient) and are listed in special as (row, line, match groups or None): the caller\n"
-"reads them. classify_sent(status, reply_or_None) -> (reason, kind).\n"
-"expiry: the block may hold a qmgr 'status=expired' line (postfix._EXPIRED).");
-
-static PyObject *scan(PyObject *self, PyObject *args)
+/* phase 2: scan()'s return value from phase 1's rows */
+static PyObject *finish_rows(const pre_t *pr, Py_ssize_t first_line, PyObject *classify)
 {
-    PyObject *block, *classify, *cols[NCOLS] = {NULL}, *special = NULL, *result = NULL;
-    Py_ssize_t first_line, len, ls = 0, at = 0, newlines = 0, row = 0;
-    const unsigned char *buf;
+    PyObject *cols[NCOLS] = {NULL}, *special = NULL, *result = NULL;
     caches *c = NULL;
-    int col, expiry = 0;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "SnO:scan", &block, &first_line, &classify))
-        return NULL;
-    if (!PyCallable_Check(classify)) {
-        PyErr_SetString(PyExc_TypeError, "classify_sent must be callable");
-        return NULL;
-    }
-    buf = (const unsigned char *)PyBytes_AS_STRING(block);
-    len = PyBytes_GET_SIZE(block);
+    Py_ssize_t i;
+    int col;
+    if (pr->nomem)
+        return PyErr_NoMemory();
     c = PyMem_Calloc(1, sizeof(caches));
     if (c == NULL)
         return PyErr_NoMemory();
-    for (col = 0; col < NCOLS; col++)
-        if ((cols[col] = PyList_New(0)) == NULL)
+    for (col = 0; col < NCOLS; col++) /* (a list's empty slots are NULL: freeing it is safe) */
+        if ((cols[col] = PyList_New(pr->nrows)) == NULL)
             goto done;
     if ((special = PyList_New(0)) == NULL)
         goto done;
-    /* every ": to=<" (its "<", the five bytes before compared), its line found around
-     * it; the newlines in between are counted, not searched line by line */
-    for (;;) {
-        const unsigned char *lt = at < len ? memchr(buf + at, '<', (size_t)(len - at)) : NULL;
-        const unsigned char *nl, *p;
-        Py_ssize_t k, le, n;
-        fields f;
-        int matched;
-        if (lt == NULL)
-            break;
-        k = lt - buf;
-        if (k - 5 < ls || memcmp(lt - 5, ": to=", 5) != 0) { /* not one (it cannot span lines) */
-            if (!expiry && k >= 7 && memcmp(lt - 7, ": from=", 7) == 0) {
-                /* qmgr's "QID: from=<s>, status=expired, returned to sender" (postfix._EXPIRED)?
-                 * Such a line counts only if the Postfix head runs up to it, so it is never
-                 * after a ": to=<" (whose lines' ends are not searched) */
-                Py_ssize_t j = k + 1;
-                while (j < len && buf[j] != '>' && buf[j] != '\n')
-                    j++;
-                if (j < len && buf[j] == '>' && len - j > 16 && memcmp(buf + j, ">, status=expired", 17) == 0)
-                    expiry = 1;
-            }
-            at = k + 1;
-            continue;
-        }
-        k = line_start(buf, ls, k - 5);
-        newlines += count_newlines(buf + ls, k - ls);
-        ls = k;
-        nl = memchr(lt, '\n', (size_t)(len - (lt - buf)));
-        le = nl ? nl - buf : len;
-        p = buf + ls;
-        n = le - ls;
-        matched = match_line(p, n, &f);
-        if (matched && f.w1 - f.w0 == 4 && memcmp(p + f.w0, "sent", 4) == 0) {
-            if (sent_row(cols, c, p, n, &f, first_line + newlines, classify) < 0)
+    for (i = 0; i < pr->nrows; i++) {
+        const row_t *r = &pr->rows[i];
+        const unsigned char *p = pr->base + r->ls;
+        Py_ssize_t position = first_line + r->line;
+        if (r->sent) {
+            if (sent_row(cols, i, c, r, p, position, classify) < 0)
                 goto done;
         } else {
             PyObject *item, *groups;
-            if (placeholder_row(cols, first_line + newlines, p, n, matched ? &f : NULL) < 0)
+            if (placeholder_row(cols, i, position, r, p) < 0)
                 goto done;
-            if (matched)
-                groups = groups_of((const char *)p, &f);
+            if (r->matched)
+                groups = groups_of((const char *)p, &r->f);
             else {
                 Py_INCREF(Py_None);
                 groups = Py_None;
             }
             if (groups == NULL)
                 goto done;
-            item = Py_BuildValue("(ny#N)", row, (const char *)p, n, groups);
+            item = Py_BuildValue("(ny#N)", i, (const char *)p, r->n, groups);
             if (append_steal(special, item) < 0)
                 goto done;
         }
-        row++;
-        if (nl == NULL) { /* the block's last line, unterminated */
-            ls = at = len;
-            break;
-        }
-        newlines++;
-        ls = at = le + 1;
     }
-    newlines += count_newlines(buf + ls, len - ls);
     {
         PyObject *tuple = PyTuple_New(NCOLS);
         if (tuple == NULL)
@@ -849,7 +943,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
             PyTuple_SET_ITEM(tuple, col, cols[col]);
             cols[col] = NULL;
         }
-        result = Py_BuildValue("(nNOO)", newlines, tuple, special, expiry ? Py_True : Py_False);
+        result = Py_BuildValue("(nNOO)", pr->newlines, tuple, special, pr->expiry ? Py_True : Py_False);
     }
 done:
     for (col = 0; col < NCOLS; col++)
@@ -858,6 +952,409 @@ done:
     clear_keys(c);
     clear_relays(c);
     PyMem_Free(c);
+    return result;
+}
+
+/* ------------------------------------------------------------------------ handles
+ * Prescan: phase 1 of one piece of a block, done in the caller's thread (prescan) or
+ * owed by a background thread (prescan_background). It holds a reference to the block
+ * (bytes: immutable, so a thread reads a buffer that neither moves nor changes while the
+ * handle lives).
+ *
+ * A background piece lives in a `shared_t` that the handle and the thread both point to,
+ * freed by the last of the two to let go of it (refs, under mu). Whoever needs the rows
+ * first does the work: if the thread has not started the piece when the caller needs it
+ * (a busy machine may not have run the thread yet), the caller takes it and runs phase 1
+ * itself, and the thread then skips it -- so a piece is never waited for unless it is
+ * being worked on. A handle dropped before that cancels the piece the same way, or
+ * waits for the thread to let go of the block. */
+enum { PIECE_WAITING, PIECE_RUNNING, PIECE_DONE, PIECE_TAKEN };
+
+typedef struct shared_s {
+    PyThread_type_lock mu;   /* guards state, refs and done_held; NULL: no thread (done) */
+    PyThread_type_lock done; /* held until the thread has finished the piece */
+    int state, refs, done_held;
+    pre_t pre;
+    struct shared_s *next; /* in the worker's queue */
+} shared_t;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *block;
+    shared_t *sh;
+    int ready;    /* the rows are there (phase 1 finished, by whichever thread) */
+    int finished; /* finish() took the rows */
+    int found;    /* the piece's state when the caller needed it (for .ran_in) */
+} Prescan;
+
+static PyTypeObject PrescanType;
+
+static void free_rows(pre_t *pr)
+{
+    PyMem_RawFree(pr->rows);
+    pr->rows = NULL;
+    pr->nrows = pr->cap = 0;
+}
+
+/* one holder lets go of a shared piece (any thread: no Python API) */
+static void shared_release(shared_t *sh)
+{
+    int last;
+    if (sh->mu == NULL) {
+        free_rows(&sh->pre);
+        PyMem_RawFree(sh);
+        return;
+    }
+    PyThread_acquire_lock(sh->mu, WAIT_LOCK);
+    last = --sh->refs == 0;
+    PyThread_release_lock(sh->mu);
+    if (!last)
+        return;
+    if (sh->done_held)
+        PyThread_release_lock(sh->done);
+    PyThread_free_lock(sh->done);
+    PyThread_free_lock(sh->mu);
+    free_rows(&sh->pre);
+    PyMem_RawFree(sh);
+}
+
+static void run_piece(void *arg)
+{
+    shared_t *sh = arg;
+    int mine;
+    PyThread_acquire_lock(sh->mu, WAIT_LOCK);
+    mine = sh->state == PIECE_WAITING;
+    if (mine)
+        sh->state = PIECE_RUNNING;
+    PyThread_release_lock(sh->mu);
+    if (mine) {
+        phase1(&sh->pre);
+        PyThread_acquire_lock(sh->mu, WAIT_LOCK);
+        sh->state = PIECE_DONE;
+        sh->done_held = 0;
+        PyThread_release_lock(sh->done);
+        PyThread_release_lock(sh->mu);
+    }
+    shared_release(sh);
+}
+
+/* The worker: one thread for the process, started on first use, that runs the queued
+ * pieces in order and sleeps when there are none (a thread per piece would cost its
+ * start-up, ~25 us, on every block). It holds no Python object and never takes the GIL. */
+static struct {
+    PyThread_type_lock mu;   /* guards the queue and `waiting` */
+    PyThread_type_lock wake; /* held but while the idle worker is being woken */
+    shared_t *head, *tail;
+    int waiting; /* the worker sleeps on `wake` */
+    int started; /* 0: not yet, 1: running, -1: could not start (the caller runs the pieces) */
+} worker;
+
+static void worker_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        shared_t *sh;
+        PyThread_acquire_lock(worker.mu, WAIT_LOCK);
+        sh = worker.head;
+        if (sh == NULL) {
+            worker.waiting = 1;
+            PyThread_release_lock(worker.mu);
+            PyThread_acquire_lock(worker.wake, WAIT_LOCK);
+            continue;
+        }
+        worker.head = sh->next;
+        if (worker.head == NULL)
+            worker.tail = NULL;
+        PyThread_release_lock(worker.mu);
+        run_piece(sh);
+    }
+}
+
+/* queues a piece for the worker (GIL held); 0: there is no worker */
+static int enqueue(shared_t *sh)
+{
+    if (worker.started == 0) {
+        worker.mu = PyThread_allocate_lock();
+        worker.wake = PyThread_allocate_lock();
+        worker.started = -1;
+        if (worker.mu == NULL || worker.wake == NULL)
+            return 0;
+        PyThread_acquire_lock(worker.wake, WAIT_LOCK);
+        if (PyThread_start_new_thread(worker_main, NULL) == PYTHREAD_INVALID_THREAD_ID)
+            return 0;
+        worker.started = 1;
+    }
+    if (worker.started != 1)
+        return 0;
+    sh->next = NULL;
+    PyThread_acquire_lock(worker.mu, WAIT_LOCK);
+    if (worker.tail != NULL)
+        worker.tail->next = sh;
+    else
+        worker.head = sh;
+    worker.tail = sh;
+    if (worker.waiting) {
+        worker.waiting = 0;
+        PyThread_release_lock(worker.wake);
+    }
+    PyThread_release_lock(worker.mu);
+    return 1;
+}
+
+PyDoc_STRVAR(after_fork_doc,
+"after_fork_in_child() -> None: the worker thread did not survive a fork; the next\n"
+"prescan_background() starts a new one (postfix.py registers it with os.register_at_fork).\n"
+"Pieces queued before the fork stay waiting, and finish() runs them itself.");
+
+static PyObject *after_fork_in_child(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    /* the old locks may be held by the thread that is gone: left, not freed. (A piece the
+     * parent's worker was in the middle of stays "running" in the child for good: a read
+     * under way in another thread of the parent cannot be carried on in a child.) */
+    memset(&worker, 0, sizeof(worker));
+    Py_RETURN_NONE;
+}
+
+/* the thread's claim on the piece ends: the caller takes the piece if the thread has not
+ * started it, else waits for the thread (the GIL released). Returns the state found. */
+static int claim(Prescan *h)
+{
+    shared_t *sh = h->sh;
+    int state;
+    if (sh->mu == NULL) /* no thread: the caller's */
+        return PIECE_WAITING;
+    PyThread_acquire_lock(sh->mu, WAIT_LOCK);
+    state = sh->state;
+    if (state == PIECE_WAITING)
+        sh->state = PIECE_TAKEN;
+    PyThread_release_lock(sh->mu);
+    if (state == PIECE_RUNNING && !PyThread_acquire_lock(sh->done, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(sh->done, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    if (state == PIECE_RUNNING)
+        PyThread_release_lock(sh->done); /* it stays free: done_held is 0 */
+    return state;
+}
+
+/* phase 1's rows, whichever thread makes them */
+static void make_ready(Prescan *h)
+{
+    if (h->ready)
+        return;
+    if ((h->found = claim(h)) == PIECE_WAITING) {
+        Py_BEGIN_ALLOW_THREADS
+        phase1(&h->sh->pre);
+        Py_END_ALLOW_THREADS
+    }
+    h->ready = 1;
+}
+
+static void prescan_dealloc(Prescan *h)
+{
+    if (h->sh != NULL) {
+        if (!h->ready)
+            claim(h); /* cancel the piece, or wait until the thread is done reading the block */
+        shared_release(h->sh);
+    }
+    Py_XDECREF(h->block);
+    Py_TYPE(h)->tp_free((PyObject *)h);
+}
+
+static PyObject *prescan_newlines(Prescan *h, void *closure)
+{
+    (void)closure;
+    if (h->finished) {
+        PyErr_SetString(PyExc_RuntimeError, "this Prescan was finished already");
+        return NULL;
+    }
+    make_ready(h);
+    return PyLong_FromSsize_t(h->sh->pre.newlines);
+}
+
+static PyObject *prescan_ran_in(Prescan *h, void *closure)
+{
+    (void)closure;
+    if (!h->ready)
+        Py_RETURN_NONE;
+    if (h->found == PIECE_WAITING)
+        return PyUnicode_FromString("caller");
+    return PyUnicode_FromString(h->found == PIECE_RUNNING ? "worker, waited for" : "worker");
+}
+
+static PyGetSetDef prescan_getset[] = {
+    {"newlines", (getter)prescan_newlines, NULL, "newlines in the piece (runs or waits for phase 1)", NULL},
+    {"ran_in", (getter)prescan_ran_in, NULL,
+     "where phase 1 ran: 'caller', 'worker' (done when needed), 'worker, waited for'; None: not yet known", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PrescanType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "listcare.bounces._postfix_scan.Prescan",
+    .tp_basicsize = sizeof(Prescan),
+    .tp_dealloc = (destructor)prescan_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Phase 1 of the scan of one piece of a block (prescan, prescan_background); finish() reads it.",
+    .tp_getset = prescan_getset,
+};
+
+/* a new handle for block[start:end], phase 1 not run; NULL with an exception */
+static Prescan *new_handle(PyObject *args, const char *format, int background)
+{
+    PyObject *block;
+    Py_ssize_t start = 0, end = PY_SSIZE_T_MAX, len;
+    const unsigned char *buf;
+    shared_t *sh;
+    Prescan *h;
+    if (!PyArg_ParseTuple(args, format, &block, &start, &end))
+        return NULL;
+    len = PyBytes_GET_SIZE(block);
+    buf = (const unsigned char *)PyBytes_AS_STRING(block);
+    if (end == PY_SSIZE_T_MAX)
+        end = len;
+    if (start < 0 || end > len || start > end) {
+        PyErr_SetString(PyExc_ValueError, "the piece is not within the block");
+        return NULL;
+    }
+    if (start > 0 && start < len && buf[start - 1] != '\n') { /* (an empty piece at the end is one) */
+        PyErr_SetString(PyExc_ValueError, "a piece must start at a line start");
+        return NULL;
+    }
+    sh = PyMem_RawCalloc(1, sizeof(shared_t));
+    if (sh == NULL)
+        return (Prescan *)PyErr_NoMemory();
+    sh->pre.base = buf + start;
+    sh->pre.len = end - start;
+    if (background) {
+        sh->mu = PyThread_allocate_lock();
+        sh->done = PyThread_allocate_lock();
+        if (sh->mu == NULL || sh->done == NULL) {
+            if (sh->mu != NULL)
+                PyThread_free_lock(sh->mu);
+            if (sh->done != NULL)
+                PyThread_free_lock(sh->done);
+            PyMem_RawFree(sh);
+            return (Prescan *)PyErr_NoMemory();
+        }
+        PyThread_acquire_lock(sh->done, WAIT_LOCK); /* a new lock: free, so at once */
+        sh->done_held = 1;
+        sh->refs = 1; /* the handle's; the thread's is added when it starts */
+    }
+    h = PyObject_New(Prescan, &PrescanType);
+    if (h == NULL) {
+        shared_release(sh);
+        return NULL;
+    }
+    Py_INCREF(block);
+    h->block = block;
+    h->sh = sh;
+    h->ready = h->finished = 0;
+    h->found = PIECE_WAITING;
+    return h;
+}
+
+PyDoc_STRVAR(prescan_doc,
+"prescan(block, start=0, end=len(block)) -> Prescan\n\n"
+"Phase 1 of scan() for block[start:end] (start: 0 or just after a newline), without the\n"
+"GIL: the ': to=<' lines found and matched, their event ids hashed, the newlines counted.\n"
+"finish(handle, classify_sent, first_line) makes scan()'s return value of it.");
+
+static PyObject *prescan(PyObject *self, PyObject *args)
+{
+    Prescan *h;
+    (void)self;
+    if ((h = new_handle(args, "S|nn:prescan", 0)) == NULL)
+        return NULL;
+    make_ready(h);
+    return (PyObject *)h;
+}
+
+PyDoc_STRVAR(prescan_background_doc,
+"prescan_background(block, start=0, end=len(block)) -> Prescan\n\n"
+"prescan() in the background (one worker thread, which holds no Python object, runs\n"
+"the pieces in order): it returns at once. Whoever\n"
+"needs the rows first (finish(), .newlines, or the thread) runs phase 1; a handle\n"
+"dropped unfinished cancels it (or waits until the thread lets go of the block).");
+
+static PyObject *prescan_background(PyObject *self, PyObject *args)
+{
+    Prescan *h;
+    shared_t *sh;
+    (void)self;
+    if ((h = new_handle(args, "S|nn:prescan_background", 1)) == NULL)
+        return NULL;
+    sh = h->sh;
+    sh->refs = 2; /* the worker's, set before it can see the piece */
+    if (!enqueue(sh))
+        sh->refs = 1; /* no worker: the piece stays waiting and finish() runs it */
+    return (PyObject *)h;
+}
+
+PyDoc_STRVAR(finish_doc,
+"finish(handle, classify_sent, first_line) -> (newlines, columns, special, expiry)\n\n"
+"Phase 2: scan()'s return value for the handle's piece, whose first line is first_line.\n"
+"Runs phase 1 first if a background thread has not started it, or waits for the thread\n"
+"if it has. A handle is finished once\n"
+"(again: RuntimeError); its rows are freed then, whatever the outcome.");
+
+static PyObject *finish(PyObject *self, PyObject *args)
+{
+    Prescan *h;
+    PyObject *classify, *result;
+    Py_ssize_t first_line;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "O!On:finish", &PrescanType, &h, &classify, &first_line))
+        return NULL;
+    if (!PyCallable_Check(classify)) {
+        PyErr_SetString(PyExc_TypeError, "classify_sent must be callable");
+        return NULL;
+    }
+    if (h->finished) {
+        PyErr_SetString(PyExc_RuntimeError, "this Prescan was finished already");
+        return NULL;
+    }
+    make_ready(h);
+    h->finished = 1;
+    result = finish_rows(&h->sh->pre, first_line, classify);
+    free_rows(&h->sh->pre);
+    return result;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(block, first_line, classify_sent) -> (newlines, columns, special, expiry)\n\n"
+"The rows of one block of complete Postfix log lines: one per line holding ': to=<'.\n"
+"columns: lists (position, event_id, timestamp bytes, recipient, kind, reason, status,\n"
+"reply_code, diagnostic, remote_mta, queue_id); rows of successful deliveries are filled,\n"
+"the others hold only their position (and, if the line matched, its event id and\n"
+"recipient) and are listed in special as (row, line, match groups or None): the caller\n"
+"reads them. classify_sent(status, reply_or_None) -> (reason, kind).\n"
+"expiry: the block may hold a qmgr 'status=expired' line (postfix._EXPIRED).\n"
+"scan(b, n, c) is finish(prescan(b), c, n).");
+
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    PyObject *block, *classify, *result;
+    Py_ssize_t first_line;
+    pre_t pr;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "SnO:scan", &block, &first_line, &classify))
+        return NULL;
+    if (!PyCallable_Check(classify)) {
+        PyErr_SetString(PyExc_TypeError, "classify_sent must be callable");
+        return NULL;
+    }
+    memset(&pr, 0, sizeof(pr));
+    pr.base = (const unsigned char *)PyBytes_AS_STRING(block);
+    pr.len = PyBytes_GET_SIZE(block);
+    Py_BEGIN_ALLOW_THREADS /* block: a reference held by our caller for the call */
+    phase1(&pr);
+    Py_END_ALLOW_THREADS
+    result = finish_rows(&pr, first_line, classify);
+    free_rows(&pr);
     return result;
 }
 
@@ -967,19 +1464,25 @@ static PyObject *blake2b_hex(PyObject *self, PyObject *args)
 {
     Py_buffer data;
     b2b_ctx h;
+    char hex[2 * DIGEST_BYTES];
     PyObject *out;
     (void)self;
     if (!PyArg_ParseTuple(args, "y*:blake2b_hex", &data))
         return NULL;
     b2b_init(&h);
     b2b_update(&h, data.buf, (size_t)data.len);
-    out = b2b_final_hex(&h);
+    b2b_final_hex(&h, hex);
+    out = hex_str(hex);
     PyBuffer_Release(&data);
     return out;
 }
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
+    {"prescan", prescan, METH_VARARGS, prescan_doc},
+    {"prescan_background", prescan_background, METH_VARARGS, prescan_background_doc},
+    {"finish", finish, METH_VARARGS, finish_doc},
+    {"after_fork_in_child", after_fork_in_child, METH_NOARGS, after_fork_doc},
     {"match", match, METH_VARARGS, match_doc},
     {"classic_ns", classic_ns, METH_VARARGS, classic_ns_doc},
     {"blake2b_hex", blake2b_hex, METH_VARARGS, blake2b_hex_doc},
@@ -994,12 +1497,20 @@ static struct PyModuleDef module = {
 
 /* what postfix.py expects (_SCAN_API): raise it with any change of the functions' contract,
  * so that a module built from an older source is not used */
-#define SCAN_API 1
+#define SCAN_API 2
 
 PyMODINIT_FUNC PyInit__postfix_scan(void)
 {
-    PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "API", SCAN_API) < 0) {
+    PyObject *m;
+    if (PyType_Ready(&PrescanType) < 0)
+        return NULL;
+    m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&PrescanType);
+    if (PyModule_AddIntConstant(m, "API", SCAN_API) < 0 ||
+        PyModule_AddObject(m, "Prescan", (PyObject *)&PrescanType) < 0) {
+        Py_DECREF(&PrescanType);
         Py_DECREF(m);
         return NULL;
     }

@@ -25,6 +25,7 @@ Normalisation (documented in the README, "Usage > Bounces"):
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gc
 import gzip
@@ -89,6 +90,23 @@ class ErrorReport:
 
     def sink(self, source: str) -> Callable[[int, str], None]:
         return lambda position, message: self.add(source, position, message)
+
+    def mark(self) -> int:
+        """Where the samples stand now, for :meth:`ahead_of`."""
+        return len(self.samples)
+
+    @contextlib.contextmanager
+    def ahead_of(self, mark: int) -> Iterator[None]:
+        """Samples added inside the block go before those added since *mark*: a reader
+        that finishes a block one call late (the pipelined Postfix reader) keeps its
+        errors in input order."""
+        later = self.samples[mark:]
+        del self.samples[mark:]
+        try:
+            yield
+        finally:
+            self.samples.extend(later)
+            del self.samples[MAX_ERROR_SAMPLES:]
 
     def as_dict(self) -> dict:
         return {"count": self.count, "samples": list(self.samples)}
