@@ -247,7 +247,7 @@ def _run(
         checked = _validate(cdf, cached, check_dns, nameserver, col)
         timings["validate"] = time.perf_counter() - t
         t = time.perf_counter()
-        prepared = prepare_contacts(cdf, col)  # the policy's per-row keys and dates
+        prepared = prepare_contacts(cdf, col, checked[0])  # the policy's keys, codes, dates
         timings["prepare_contacts"] = time.perf_counter() - t
         return cdf, path, col, checked, prepared
 

@@ -371,19 +371,63 @@ def _prepare_events(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Data
     return ev if keep.all() else ev[keep].reset_index(drop=True)
 
 
-def prepare_contacts(contacts: pd.DataFrame, email_column: str | None = None) -> dict:
-    """What the policy derives from each contact row: the address keys (object array,
-    None where there is none), and ``acquired_at`` / ``last_contacted_at`` as int64 ns
-    (None when the column is absent)."""
-    from .contacts import find_email_column
+def prepare_contacts(
+    contacts: pd.DataFrame | None, email_column: str | None = None, validation=None
+) -> dict:
+    """What the policy derives from the contact rows and their validation rows, before
+    it sees any event: the address keys, their integer codes (first appearance: contacts,
+    then validation) with a hash index of the distinct keys, and ``acquired_at`` /
+    ``last_contacted_at`` as int64 ns (None when the column is absent). The nightly job
+    computes it in its worker thread while the store is busy."""
+    out: dict = {"email_column": None, "ckey": None, "vkey": None, "acquired_at": None}
+    out["last_contacted_at"] = None
+    parts: list[np.ndarray] = []
+    ckey = vkey = None
+    if contacts is not None:
+        from .contacts import find_email_column
 
-    col = find_email_column(contacts, email_column)
-    return {
-        "email_column": col,
-        "keys": _address_keys(contacts[col]),
-        "acquired_at": _contact_dates(contacts, "acquired_at"),
-        "last_contacted_at": _contact_dates(contacts, "last_contacted_at"),
-    }
+        col = out["email_column"] = find_email_column(contacts, email_column)
+        ckey = out["ckey"] = _address_keys(contacts[col])
+        out["acquired_at"] = _contact_dates(contacts, "acquired_at")
+        out["last_contacted_at"] = _contact_dates(contacts, "last_contacted_at")
+        parts.append(ckey)
+    if validation is not None:
+        schema.require_columns(validation, ["email", "status", "reason"], what="validation table")
+        email = validation["email"].astype("string")
+        base = validation["normalized"].astype("string") if "normalized" in validation else email
+        base = base.where(base.notna() & (base != ""), email)
+        b = base.to_numpy(dtype=object, na_value=None)
+        if ckey is not None and len(b) == len(ckey):
+            # a row validated to exactly its contact cell (most of a list) has its key
+            raw = contacts[col].to_numpy(dtype=object, na_value=None)
+            eq = np.fromiter((x is y or x == y for x, y in zip(raw, b, strict=True)), bool, len(b))
+            vkey = np.empty(len(b), dtype=object)
+            vkey[eq] = ckey[eq]
+            vkey[~eq] = _address_keys(b[~eq])
+        else:
+            vkey = _address_keys(b)
+        out["vkey"] = vkey
+        parts.append(vkey)
+    # a validation row's key is nearly always its contact row's (validate keeps the
+    # rows): only the others are hashed again; first appearances keep their order
+    same = None
+    if ckey is not None and vkey is not None and len(ckey) == len(vkey):
+        same = ckey == vkey
+        parts[1] = vkey[~same]
+    codes, uniques = pd.factorize(np.concatenate(parts) if parts else np.array([], object))
+    sizes = np.cumsum([0, *[len(p) for p in parts]])
+    part_codes = [codes[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    ccode = part_codes.pop(0) if ckey is not None else None
+    vcode = part_codes.pop(0) if vkey is not None else None
+    if same is not None:
+        full = np.empty(len(vkey), dtype=codes.dtype)
+        full[same] = ccode[same]
+        full[~same] = vcode
+        vcode = full
+    index = pd.Index(uniques, dtype=object)
+    index.get_indexer(uniques[:1])  # builds its hash table here, off the job's main thread
+    out.update(ccode=ccode, vcode=vcode, index=index, validation=validation)
+    return out
 
 
 def _contact_dates(contacts: pd.DataFrame, column: str) -> np.ndarray | None:
@@ -476,54 +520,24 @@ def _decide(
     :class:`AddressCodes` of the contacts and events. *prepared*: what
     :func:`prepare_contacts` computed of *contacts* beforehand (the job does it in its
     worker thread while the store is busy)."""
-    if contacts is not None and prepared is None:
-        prepared = prepare_contacts(contacts, email_column)
+    if prepared is None or prepared.get("validation") is not validation:
+        prepared = prepare_contacts(contacts, email_column, validation)
     policy = policy or DEFAULT_POLICY
     as_of = _to_utc(as_of)
     ev = _prepare_events(events, as_of)
 
-    # ---- the universe of addresses, as integer codes
-    parts: list[np.ndarray] = []
-    ckey = vkey = None
-    if contacts is not None:
-        col = prepared["email_column"]
-        ckey = prepared["keys"]
-        parts.append(ckey)
-    if validation is not None:
-        schema.require_columns(validation, ["email", "status", "reason"], what="validation table")
-        email = validation["email"].astype("string")
-        base = validation["normalized"].astype("string") if "normalized" in validation else email
-        base = base.where(base.notna() & (base != ""), email)
-        b = base.to_numpy(dtype=object, na_value=None)
-        if ckey is not None and len(b) == len(ckey):
-            # a row validated to exactly its contact cell (most of a list) has its key
-            raw = contacts[col].to_numpy(dtype=object, na_value=None)
-            eq = np.fromiter((x is y or x == y for x, y in zip(raw, b, strict=True)), bool, len(b))
-            vkey = np.empty(len(b), dtype=object)
-            vkey[eq] = ckey[eq]
-            vkey[~eq] = _address_keys(b[~eq])
-        else:
-            vkey = _address_keys(b)
-        parts.append(vkey)
-    # a validation row's key is nearly always its contact row's (validate keeps the
-    # rows): only the others are hashed again; first appearances keep their order
-    same = None
-    if ckey is not None and vkey is not None and len(ckey) == len(vkey):
-        same = ckey == vkey
-        parts[1] = vkey[~same]
-    parts.append(ev["key"].to_numpy(dtype=object))
-    all_codes, uniques = pd.factorize(np.concatenate(parts) if parts else np.array([], object))
+    # ---- the universe of addresses, as integer codes: the contacts' and validation's
+    # (prepared), then the events' addresses not among them, in order of appearance
+    ccode, vcode, index = prepared["ccode"], prepared["vcode"], prepared["index"]
+    ekeys = ev["key"].to_numpy(dtype=object)
+    code = index.get_indexer(ekeys) if len(index) else np.full(len(ekeys), -1, dtype=np.intp)
+    unseen = code < 0
+    uniques = index.to_numpy(dtype=object)
+    if unseen.any():
+        extra_codes, extra = pd.factorize(ekeys[unseen])
+        code[unseen] = extra_codes + len(uniques)
+        uniques = np.concatenate([uniques, extra])
     n = len(uniques)
-    sizes = np.cumsum([0, *[len(p) for p in parts]])
-    part_codes = [all_codes[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    ccode = part_codes.pop(0) if ckey is not None else None
-    vcode = part_codes.pop(0) if vkey is not None else None
-    if same is not None:
-        full = np.empty(len(vkey), dtype=all_codes.dtype)
-        full[same] = ccode[same]
-        full[~same] = vcode
-        vcode = full
-    code = part_codes.pop(0)
     ev["code"] = code
     ts = ev["ts"].to_numpy()
     kind = ev["kind"].to_numpy()
@@ -662,7 +676,7 @@ def _decide(
             rules["soft"] = _Rule(qc, qual.to_numpy(), reason, evidence.to_numpy())
 
     # ---- sunset: no successful contact for more than N months
-    acquired_rows = prepared["acquired_at"] if prepared is not None else None
+    acquired_rows = prepared["acquired_at"]
     if policy.sunset_months > 0 and n:
         last_ok = last_delivered.copy()
         src = np.where(last_ok != _NAT, "delivery", "").astype(object)

@@ -589,3 +589,39 @@ def test_provider_suppressed_is_a_toml_setting(tmp_path):
     cfg.write_text("[suppress]\nprovider_suppressed = false\n")
     assert load_policy(cfg).provider_suppressed is False
     assert load_policy().provider_suppressed is True
+
+
+def test_addresses_come_in_order_contacts_validation_events_and_prepared_is_reused():
+    """Codes are first appearances: the contacts, then validation rows that normalise to
+    another address, then addresses only the events know. The job prepares the contact
+    side in its worker thread; the result is the same as deciding from scratch, and a
+    preparation made with other validation rows is not reused."""
+    from listcare.policy import _decide, prepare_contacts
+
+    contacts = pd.DataFrame({"email": ["b@y.de", "a@x.de", "b@y.de"]})
+    validation = pd.DataFrame(
+        {
+            "email": contacts["email"],
+            "normalized": ["b@y.de", "a@x.de", "other@y.de"],
+            "status": ["valid", "valid", "valid"],
+            "reason": ["", "", ""],
+        }
+    )
+    ev = events(
+        ("z@only-in-log.de", "hard", "2026-05-01"),
+        ("a@x.de", "delivered", "2026-05-02"),
+        ("y@only-in-log.de", "soft", "2026-05-03"),
+        ("z@only-in-log.de", "hard", "2026-05-04"),
+    )
+    fresh, codes, keys = _decide(ev, validation, contacts, as_of=AS_OF, policy=None, email_column=None)
+    assert fresh["address"].tolist() == [
+        "b@y.de", "a@x.de", "other@y.de", "z@only-in-log.de", "y@only-in-log.de"
+    ]
+    assert codes.tolist() == [0, 1, 2] and keys.contacts.tolist() == [0, 1, 0]
+    assert keys.event_codes.tolist() == [3, 1, 4, 3]
+    prepared = prepare_contacts(contacts, None, validation)
+    again = _decide(ev, validation, contacts, as_of=AS_OF, policy=None, email_column=None, prepared=prepared)
+    pd.testing.assert_frame_equal(again[0], fresh)
+    other = validation.assign(normalized=["b@y.de", "a@x.de", "b@y.de"])
+    res = _decide(ev, other, contacts, as_of=AS_OF, policy=None, email_column=None, prepared=prepared)[0]
+    assert "other@y.de" not in set(res["address"])  # computed anew for these rows
