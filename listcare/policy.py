@@ -430,6 +430,19 @@ def prepare_contacts(
     return out
 
 
+def _evidence_of_validation(reasons, details) -> list[str]:
+    """The JSON evidence of invalid addresses, once per distinct (reason, detail): a list's
+    invalid rows share a handful of texts (the same dead domain, the same syntax error)."""
+    memo: dict[tuple, str] = {}
+    out = []
+    for key in zip(reasons, details, strict=True):
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = json.dumps([{"validation": key[0], "detail": key[1]}])
+        out.append(text)
+    return out
+
+
 def _contact_dates(contacts: pd.DataFrame, column: str) -> np.ndarray | None:
     """A contacts date column as int64 ns (NaT where empty or unreadable)."""
     if column not in contacts.columns:
@@ -619,10 +632,7 @@ def _decide(
                 _concat(
                     "Invalid address (", vreason[inv], ")", np.where(d != "", _concat(": ", d), "")
                 ),
-                [
-                    json.dumps([{"validation": r, "detail": t}])
-                    for r, t in zip(vreason[inv], detail[inv], strict=True)
-                ],
+                _evidence_of_validation(vreason[inv], detail[inv]),
             )
         for name, mask in (
             ("disposable", disposable),
