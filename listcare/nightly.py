@@ -513,20 +513,24 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     *row_codes*: each validation row's position in *decisions* (from policy._decide);
     without it, the rows are matched by address key.
     """
-    d = decisions.set_index("address")
+    d = decisions  # rows by position: the codes are positions
     if row_codes is not None and len(row_codes) == len(validation):
         codes = np.asarray(row_codes, dtype=np.int64)
     else:
         email = validation["email"].astype("string")
         base = validation["normalized"].astype("string")
         base = base.where(base.notna() & (base != ""), email)
-        codes = d.index.get_indexer(pd.Index(_address_keys(base), dtype=object))
+        index = pd.Index(decisions["address"].to_numpy(dtype=object), dtype=object)
+        codes = index.get_indexer(pd.Index(_address_keys(base), dtype=object))
     found = codes >= 0
+    every = bool(found.all())
     n = len(cdf)
 
     def take(col, fill):
-        arr = np.full(n, fill, dtype=object)
         vals = d[col].to_numpy(dtype=object, na_value=fill)
+        if every:
+            return vals[codes]
+        arr = np.full(n, fill, dtype=object)
         arr[found] = vals[codes[found]]
         return arr
 
