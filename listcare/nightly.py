@@ -248,6 +248,9 @@ def _run(
         timings["validate"] = time.perf_counter() - t
         t = time.perf_counter()
         prepared = prepare_contacts(cdf, col, checked[0])  # the policy's keys, codes, dates
+        # what the decay fit imports (a quarter of a second), while this thread is free
+        import scipy.optimize  # noqa: F401
+
         timings["prepare_contacts"] = time.perf_counter() - t
         return cdf, path, col, checked, prepared
 
