@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import gzip
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
@@ -680,3 +683,303 @@ def test_frame_of_a_read_log_equals_pd_array():
     cols.position = df["position"].astype("int64").tolist()
     pd.testing.assert_frame_equal(cols.frame(), _frame_by_pd_array(cols), check_exact=True)
     pd.testing.assert_frame_equal(cols.frame(), df, check_exact=True)
+
+
+# --------------------------------------------------------------------------- review: threads, forks, exits
+def _sent_lines(n: int, tag: bytes = b"") -> bytes:
+    return b"".join(b"Nov 26 10:00:%02d mail postfix/smtp[1]: Q%d: to=<a%d@Ex%b.com>, relay=x[1]:25, dsn=2.0.0, "
+                    b"status=sent (250 ok %d)\n" % (i % 60, i, i, tag, i) for i in range(n))
+
+
+@needs_c
+def test_a_handle_shared_by_threads_is_read_once_and_never_freed_under_a_reader():
+    """Threads that share a handle: while one makes or waits for its rows (the GIL released)
+    the others get a RuntimeError, never rows half made or freed under them (this crashed:
+    a second finish() freed the rows the first was reading)."""
+    block = _sent_lines(60_000)
+    want = S.scan(block, 1, _classify)
+
+    def call(f, h, out, go):
+        go.wait()
+        try:
+            out.append(f(h))
+        except RuntimeError as exc:
+            out.append(str(exc))
+
+    for _ in range(4):
+        h = S.prescan_background(block)
+        out, go = [], threading.Barrier(4)
+        finish, newlines = (lambda h: S.finish(h, _classify, 1)), (lambda h: h.newlines)
+        threads = [threading.Thread(target=call, args=(f, h, out, go)) for f in (finish, finish, finish, newlines)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows = [o for o in out if isinstance(o, tuple)]
+        assert len(rows) <= 1
+        if not rows:  # .newlines held it while the finish() calls came
+            rows.append(S.finish(h, _classify, 1))
+        assert rows == [want]
+        assert all(o == 60_000 or "another thread" in o or "finished already" in o for o in out if not isinstance(o, tuple))
+
+
+def _run_script(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """python -c code args, in its own process group: on a timeout (a hang) the whole group
+    is killed, forked children too, and the test fails."""
+    p = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        pytest.fail(f"hung: {args}")
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+_FORK_MID_PIECE = """
+import os, sys, time
+from listcare.bounces.detectors import postfix as PF
+S = PF._postfix_scan
+n = 150_000
+block = b"".join(b"Nov 26 10:00:01 mail postfix/smtp[1]: Q%d: to=<a%d@b.c>, relay=x, dsn=2.0.0, status=sent (250 ok)\\n"
+                 % (i, i) for i in range(n))
+cl = lambda s, r: ("r", "k")
+h = S.prescan_background(block)
+time.sleep(0.003)  # the worker is reading it (or, on a busy machine, has not started)
+pid = os.fork()
+if pid == 0:
+    if sys.argv[1] == "finish":
+        r = S.finish(h, cl, 1)
+        # (read here, unless a slow start let the parent's worker finish it before the fork)
+        ok = r[0] == n and r[1][0] == list(range(1, n + 1)) and h.ran_in in ("caller", "worker")
+    else:
+        del h  # dropped unfinished: no waiting for the parent's worker
+        ok = True
+    again = S.prescan_background(block)
+    ok = ok and S.finish(again, cl, 1)[0] == n
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), S.finish(h, cl, 1)[0] == n)
+"""
+
+
+@needs_c
+@pytest.mark.parametrize("how", ["finish", "drop"])
+def test_a_fork_while_the_worker_reads_a_piece(how):
+    """A piece the parent's worker was reading when the process forked: in the child that
+    worker is gone (its locks may be held for good), so the child reads the piece itself
+    -- finished or dropped, it neither waits forever (it did) nor crashes -- and its next
+    pieces go to the child's own worker."""
+    out = _run_script(_FORK_MID_PIECE, how)
+    assert out.stdout.split() == ["0", "True"], out.stderr
+
+
+_FORKS_DURING_READS = """
+import os, sys, threading
+from listcare.bounces.detectors import postfix as PF
+from listcare.bounces.read import read_bounces
+PF.Parser.split_bytes = 0
+log = sys.argv[1]
+want = read_bounces(log, as_of="2026-11-27")
+stop = False
+reads = []
+def reader():
+    while not stop:
+        reads.append(read_bounces(log, as_of="2026-11-27").equals(want))
+t = threading.Thread(target=reader)
+t.start()
+codes = []
+for _ in range(8):
+    pid = os.fork()
+    if pid == 0:  # the worker may have held a lock at the fork: the child starts its own
+        os._exit(0 if read_bounces(log, as_of="2026-11-27").equals(want) else 3)
+    codes.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+stop = True
+t.join()
+print(codes, len(reads) > 0 and all(reads))
+"""
+
+
+@needs_c
+def test_forks_in_the_middle_of_pipelined_reads(tmp_path):
+    """Another thread forks while this one reads pipelined (the worker running, queued,
+    maybe holding its queue's lock): every child reads the log right and exits."""
+    log = tmp_path / "m.log"
+    log.write_bytes((LOGS / "postfix-classic.log").read_bytes() * 400)
+    out = _run_script(_FORKS_DURING_READS, str(log), timeout=120)
+    assert out.stdout.split("\n")[0] == f"{[0] * 8} True", out.stderr
+
+
+_EXIT_MID_READ = """
+import os, sys, threading, time
+from listcare.bounces.detectors import postfix as PF
+from listcare.bounces.read import read_bounces
+S = PF._postfix_scan
+PF.Parser.split_bytes = 0
+log, how = sys.argv[1], sys.argv[2]
+def reader():
+    while True:
+        read_bounces(log, as_of="2026-11-27")
+if how == "handle":  # left unfinished in a global: freed at exit, waiting for the worker
+    h = S.prescan_background(open(log, "rb").read() * 8)
+    time.sleep(0.002)
+else:
+    threading.Thread(target=reader, daemon=True).start()
+    time.sleep(0.3)
+print("bye", flush=True)
+if how == "os._exit":
+    os._exit(0)
+if how == "raise":
+    raise SystemExit(4)
+"""
+
+
+@needs_c
+@pytest.mark.parametrize("how", ["exit", "raise", "os._exit", "handle"])
+def test_the_interpreter_exits_in_the_middle_of_a_pipelined_read(how, tmp_path):
+    """The interpreter exits (normally, by an exception, by os._exit) while a daemon thread
+    reads pipelined, or with a handle the worker is reading: no hang, no crash."""
+    log = tmp_path / "m.log"
+    log.write_bytes((LOGS / "postfix-classic.log").read_bytes() * 400)
+    out = _run_script(_EXIT_MID_READ, str(log), how)
+    assert (out.returncode, out.stdout) == (4 if how == "raise" else 0, "bye\n"), out.stderr
+    assert "Fatal" not in out.stderr and "Error" not in out.stderr
+
+
+@needs_c
+def test_an_exception_in_the_middle_of_a_pipelined_read_leaves_the_next_read_right(tmp_path, monkeypatch):
+    """An exception (a KeyboardInterrupt, an error of the classifier) raised in phase 2 of
+    a block or in the reader's Python part, with a block held back and the next one with
+    the worker: the held handle is dropped, and the next read in the process is right."""
+    bench = _bench_module()
+    path = tmp_path / "gen.log"
+    bench.generate_postfix_log(path, 8_000, seed=11)
+    monkeypatch.setattr(R, "CHUNK_BYTES", 64 << 10)
+    with reading_as(True, True, True):
+        want = read_bounces(path, as_of=AS_OF)
+    assert len(want) > 1000
+    orig = R.LogContext.classify
+
+    def raising(k, exc):
+        calls = [0]
+
+        def classify(self, *a, **kw):
+            calls[0] += 1
+            if calls[0] == k:
+                raise exc
+            return orig(self, *a, **kw)
+
+        return classify
+
+    for k, exc in [(1, KeyboardInterrupt), (25, ZeroDivisionError), (55, KeyboardInterrupt)]:  # of ~58 calls
+        monkeypatch.setattr(R.LogContext, "classify", raising(k, exc))
+        with reading_as(True, True, True), pytest.raises(exc):
+            read_bounces(path, as_of=AS_OF)
+        monkeypatch.setattr(R.LogContext, "classify", orig)
+        with reading_as(True, True, True):
+            again = read_bounces(path, as_of=AS_OF)
+        pd.testing.assert_frame_equal(again, want, check_exact=True)
+        assert again.attrs == want.attrs
+
+
+@needs_c
+def test_several_logs_gz_offsets_and_a_last_line_without_newline_read_the_same(tmp_path, monkeypatch):
+    """What the nightly job reads: rotated logs (one gzipped) with offsets (at a line start,
+    inside a line, past the end) and a current log whose last line is not terminated -- the
+    pipelined reader gives the same rows, errors, offsets and lines read as the others."""
+    bench = _bench_module()
+    path = tmp_path / "gen.log"
+    bench.generate_postfix_log(path, 6_000, seed=3)
+    lines = path.read_bytes().split(b"\n")[:-1]
+    lines[100] = lines[100].replace(b"status=", b"status=bogus")
+    lines[3000] = b"Nov 26 10:00:09 mail postfix/smtp[9]: ZZ: to=<" + b"y" * (R.MAX_LINE_BYTES + 10)
+    old, gz, cur = tmp_path / "maillog.2.gz", tmp_path / "maillog.1", tmp_path / "maillog"
+    gz_data = b"\n".join(lines[:2000]) + b"\n"
+    old.write_bytes(gzip.compress(gz_data))
+    one = b"\n".join(lines[2000:4000]) + b"\n"
+    gz.write_bytes(one)
+    cur.write_bytes(b"\n".join(lines[4000:]))  # the last line unterminated
+    files = [str(old), str(gz), str(cur)]
+    for chunk in (5000, 64 << 10):
+        monkeypatch.setattr(R, "CHUNK_BYTES", chunk)
+        for offsets in ({}, {str(old): gz_data.find(b"\n", 5000) + 1, str(gz): 777, str(cur): 10 ** 9},
+                        {str(gz): len(one), str(cur): 12_345}):
+            readings = read_all(files, as_of=AS_OF, offsets=offsets)
+            assert_all_same(readings)
+            first = readings[0]
+            assert first.attrs["errors"]["count"] >= 1 and len(first.attrs["offsets"]) == 3
+            assert first.attrs["offsets"][str(cur)] == len(b"\n".join(lines[4000:-1])) + 1
+
+
+@needs_c
+def test_scan_of_hostile_blocks():
+    """Blocks without a newline, with CR-only line ends, NULs, megabyte lines: every
+    newline counted, one row per ": to=<" line, a match only where the regex matches."""
+    good = _sent_lines(1)[:-1]
+    blocks = [
+        good,  # no newline at all
+        good.replace(b"status", b"\x00status") + b"\r" + good + b"\r",  # CR-only: one line
+        (good + b"\r") * 3000,
+        b"\n" * 100_000,
+        good[:-1] + b"x" * 3_000_000 + b")\n" + good,
+        good.replace(b"to=<", b"to=<" + b"<" * 2_000_000),
+        b"<" * 1_000_000 + b": to=<" + b"\x00" * 1_000_000 + b"\n: to=<",
+        b": from=<" + b"a" * 1_000_000 + b">, status=expired, returned to sender",
+    ]
+    for block in blocks:
+        newlines, cols, special, _ = S.scan(block, 1, _classify)
+        assert newlines == block.count(b"\n")
+        lines = block.split(b"\n")
+        hits = [i for i, ln in enumerate(lines, 1) if b": to=<" in ln]
+        assert cols[0] == hits
+        for row, line, groups in special:
+            assert line == lines[hits[row] - 1] and groups == _groups(line)
+        for i, eid in enumerate(cols[1]):
+            assert (eid is None) is (_groups(lines[hits[i] - 1]) is None)
+
+
+@needs_c
+def test_a_first_line_that_would_overflow_the_positions_is_refused():
+    block = _sent_lines(3)
+    with pytest.raises(OverflowError):
+        S.scan(block, sys.maxsize - 1, _classify)
+    with pytest.raises(OverflowError):
+        S.finish(S.prescan_background(block), _classify, sys.maxsize - 2)
+    assert S.scan(block, sys.maxsize - 3, _classify)[1][0] == [sys.maxsize - 3, sys.maxsize - 2, sys.maxsize - 1]
+
+
+@needs_c
+def test_classic_ns_survives_an_epoch_day_that_changes_the_list():
+    stamps = [b"Nov 26 10:00:00", b"Nov 27 10:00:00", b"Nov 28 10:00:00"]
+
+    def shrink(code):
+        stamps.clear()
+        return 20_000
+
+    assert S.classic_ns(stamps, shrink) is None
+
+
+@needs_c
+def test_threads_reading_at_once_share_the_worker(tmp_path, monkeypatch):
+    """Several threads each reading logs pipelined (their pieces queued to the one worker,
+    some taken by their callers): every reading is the one a single thread makes."""
+    bench = _bench_module()
+    path = tmp_path / "gen.log"
+    bench.generate_postfix_log(path, 5_000, seed=13)
+    monkeypatch.setattr(R, "CHUNK_BYTES", 32 << 10)
+    with reading_as(True, True, True):
+        want = read_bounces(path, as_of=AS_OF)
+        same = []
+
+        def reads():
+            for _ in range(3):
+                got = read_bounces(path, as_of=AS_OF)
+                same.append(got.equals(want) and got.attrs == want.attrs)
+
+        threads = [threading.Thread(target=reads) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert same == [True] * 9

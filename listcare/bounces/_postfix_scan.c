@@ -903,6 +903,10 @@ static PyObject *finish_rows(const pre_t *pr, Py_ssize_t first_line, PyObject *c
     int col;
     if (pr->nomem)
         return PyErr_NoMemory();
+    if (first_line > PY_SSIZE_T_MAX - pr->newlines) { /* (a row's position must not overflow) */
+        PyErr_SetString(PyExc_OverflowError, "first_line is too large");
+        return NULL;
+    }
     c = PyMem_Calloc(1, sizeof(caches));
     if (c == NULL)
         return PyErr_NoMemory();
@@ -974,9 +978,24 @@ typedef struct shared_s {
     PyThread_type_lock mu;   /* guards state, refs and done_held; NULL: no thread (done) */
     PyThread_type_lock done; /* held until the thread has finished the piece */
     int state, refs, done_held;
+    unsigned long gen; /* fork_gen when it was made (see after_fork_in_child) */
     pre_t pre;
     struct shared_s *next; /* in the worker's queue */
 } shared_t;
+
+/* after_fork_in_child() counts the forks this process descends from: a piece made before
+ * the last one was queued for, and maybe being read by, a worker thread that the child
+ * does not have -- its locks may be held for good (see stale()). */
+static unsigned long fork_gen;
+
+/* a background piece from before a fork, in the child: only the child's Python threads,
+ * under the GIL, can touch it now (the worker that could is gone, and the child's new
+ * worker never sees it), so its state is read without its locks, which the gone thread
+ * may have left held */
+static int stale(const shared_t *sh)
+{
+    return sh->mu != NULL && sh->gen != fork_gen;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -984,6 +1003,8 @@ typedef struct {
     shared_t *sh;
     int ready;    /* the rows are there (phase 1 finished, by whichever thread) */
     int finished; /* finish() took the rows */
+    int busy;     /* a thread is in finish() or .newlines with the GIL released: another
+                   * one that shares the handle must not free or read the rows meanwhile */
     int found;    /* the piece's state when the caller needed it (for .ran_in) */
 } Prescan;
 
@@ -1000,7 +1021,8 @@ static void free_rows(pre_t *pr)
 static void shared_release(shared_t *sh)
 {
     int last;
-    if (sh->mu == NULL) {
+    if (sh->mu == NULL || stale(sh)) { /* (stale: the gone thread's hold is never let go
+                                        * of; its locks, maybe held, are left, not freed) */
         free_rows(&sh->pre);
         PyMem_RawFree(sh);
         return;
@@ -1104,16 +1126,18 @@ static int enqueue(shared_t *sh)
 PyDoc_STRVAR(after_fork_doc,
 "after_fork_in_child() -> None: the worker thread did not survive a fork; the next\n"
 "prescan_background() starts a new one (postfix.py registers it with os.register_at_fork).\n"
-"Pieces queued before the fork stay waiting, and finish() runs them itself.");
+"Pieces made before the fork, queued or half read by the parent's worker, are read by\n"
+"finish() itself (and a handle dropped never waits for the worker that is gone).");
 
 static PyObject *after_fork_in_child(PyObject *self, PyObject *args)
 {
     (void)self;
     (void)args;
-    /* the old locks may be held by the thread that is gone: left, not freed. (A piece the
-     * parent's worker was in the middle of stays "running" in the child for good: a read
-     * under way in another thread of the parent cannot be carried on in a child.) */
+    /* the old locks may be held by the thread that is gone: left, not freed. The pieces
+     * made before the fork are stale() from now on: a caller of the child reads them itself
+     * (claim), also one the parent's worker was in the middle of. */
     memset(&worker, 0, sizeof(worker));
+    fork_gen++;
     Py_RETURN_NONE;
 }
 
@@ -1125,6 +1149,20 @@ static int claim(Prescan *h)
     int state;
     if (sh->mu == NULL) /* no thread: the caller's */
         return PIECE_WAITING;
+    if (stale(sh)) {
+        if (sh->state == PIECE_DONE)
+            return PIECE_DONE;
+        if (sh->state != PIECE_WAITING) {
+            /* half made by a thread that is gone (maybe inside a realloc: the pointer may
+             * be stale too): the rows are forgotten, not freed, and made again */
+            sh->pre.rows = NULL;
+            sh->pre.nrows = sh->pre.cap = 0;
+            sh->pre.newlines = 0;
+            sh->pre.expiry = sh->pre.nomem = 0;
+        }
+        sh->state = PIECE_TAKEN;
+        return PIECE_WAITING;
+    }
     PyThread_acquire_lock(sh->mu, WAIT_LOCK);
     state = sh->state;
     if (state == PIECE_WAITING)
@@ -1140,17 +1178,26 @@ static int claim(Prescan *h)
     return state;
 }
 
-/* phase 1's rows, whichever thread makes them */
-static void make_ready(Prescan *h)
+/* phase 1's rows, whichever thread makes them; -1 (RuntimeError): another Python thread
+ * sharing the handle is making or waiting for them (the GIL released: its rows must not
+ * be read, run twice or freed meanwhile) */
+static int make_ready(Prescan *h)
 {
     if (h->ready)
-        return;
+        return 0;
+    if (h->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this Prescan is being read by another thread");
+        return -1;
+    }
+    h->busy = 1;
     if ((h->found = claim(h)) == PIECE_WAITING) {
         Py_BEGIN_ALLOW_THREADS
         phase1(&h->sh->pre);
         Py_END_ALLOW_THREADS
     }
     h->ready = 1;
+    h->busy = 0;
+    return 0;
 }
 
 static void prescan_dealloc(Prescan *h)
@@ -1171,7 +1218,10 @@ static PyObject *prescan_newlines(Prescan *h, void *closure)
         PyErr_SetString(PyExc_RuntimeError, "this Prescan was finished already");
         return NULL;
     }
-    make_ready(h);
+    if (make_ready(h) < 0)
+        return NULL;
+    if (h->sh->pre.nomem) /* (its newlines were not all counted) */
+        return PyErr_NoMemory();
     return PyLong_FromSsize_t(h->sh->pre.newlines);
 }
 
@@ -1243,6 +1293,7 @@ static Prescan *new_handle(PyObject *args, const char *format, int background)
         PyThread_acquire_lock(sh->done, WAIT_LOCK); /* a new lock: free, so at once */
         sh->done_held = 1;
         sh->refs = 1; /* the handle's; the thread's is added when it starts */
+        sh->gen = fork_gen;
     }
     h = PyObject_New(Prescan, &PrescanType);
     if (h == NULL) {
@@ -1252,7 +1303,7 @@ static Prescan *new_handle(PyObject *args, const char *format, int background)
     Py_INCREF(block);
     h->block = block;
     h->sh = sh;
-    h->ready = h->finished = 0;
+    h->ready = h->finished = h->busy = 0;
     h->found = PIECE_WAITING;
     return h;
 }
@@ -1269,7 +1320,7 @@ static PyObject *prescan(PyObject *self, PyObject *args)
     (void)self;
     if ((h = new_handle(args, "S|nn:prescan", 0)) == NULL)
         return NULL;
-    make_ready(h);
+    make_ready(h); /* (a new handle: no other thread has it) */
     return (PyObject *)h;
 }
 
@@ -1317,7 +1368,9 @@ static PyObject *finish(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "this Prescan was finished already");
         return NULL;
     }
-    make_ready(h);
+    if (make_ready(h) < 0)
+        return NULL;
+    /* (set before classify_sent, Python code, can let another thread in to finish it) */
     h->finished = 1;
     result = finish_rows(&h->sh->pre, first_line, classify);
     free_rows(&h->sh->pre);
@@ -1378,10 +1431,13 @@ static PyObject *classic_ns(PyObject *self, PyObject *args)
     if (out == NULL)
         return NULL;
     for (i = 0; i < n; i++) {
-        PyObject *s = PyList_GET_ITEM(stamps, i), *v;
+        PyObject *s, *v;
         const unsigned char *a;
         long long code, secs, day;
         int k;
+        if (i >= PyList_GET_SIZE(stamps)) /* epoch_day (Python code) shortened the list */
+            goto give_up;
+        s = PyList_GET_ITEM(stamps, i);
         if (!PyBytes_CheckExact(s) || PyBytes_GET_SIZE(s) != 15)
             goto give_up;
         a = (const unsigned char *)PyBytes_AS_STRING(s);
