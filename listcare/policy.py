@@ -379,8 +379,7 @@ def prepare_contacts(
     then validation) with a hash index of the distinct keys, and ``acquired_at`` /
     ``last_contacted_at`` as int64 ns (None when the column is absent). The nightly job
     computes it in its worker thread while the store is busy."""
-    out: dict = {"email_column": None, "ckey": None, "vkey": None, "acquired_at": None}
-    out["last_contacted_at"] = None
+    out: dict = dict.fromkeys(("email_column", "ckey", "vkey", "acquired_at", "last_contacted_at"))
     parts: list[np.ndarray] = []
     ckey = vkey = None
     if contacts is not None:
@@ -426,7 +425,8 @@ def prepare_contacts(
         vcode = full
     index = pd.Index(uniques, dtype=object)
     index.get_indexer(uniques[:1])  # builds its hash table here, off the job's main thread
-    out.update(ccode=ccode, vcode=vcode, index=index, validation=validation)
+    # the tables it was computed from (by identity: a preparation is for these only)
+    out.update(ccode=ccode, vcode=vcode, index=index, contacts=contacts, validation=validation)
     return out
 
 
@@ -533,7 +533,11 @@ def _decide(
     :class:`AddressCodes` of the contacts and events. *prepared*: what
     :func:`prepare_contacts` computed of *contacts* beforehand (the job does it in its
     worker thread while the store is busy)."""
-    if prepared is None or prepared.get("validation") is not validation:
+    if (
+        prepared is None
+        or prepared["contacts"] is not contacts
+        or prepared["validation"] is not validation
+    ):
         prepared = prepare_contacts(contacts, email_column, validation)
     policy = policy or DEFAULT_POLICY
     as_of = _to_utc(as_of)

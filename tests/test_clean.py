@@ -677,3 +677,23 @@ def test_a_big_history_is_fitted_on_a_fixed_sample(tmp_path, monkeypatch):
     assert (tmp_path / "a" / "out" / "decay.png").read_bytes() == (
         tmp_path / "b" / "out" / "decay.png"
     ).read_bytes()
+
+
+def test_the_policy_uses_what_the_worker_thread_prepared(job, monkeypatch):
+    """The contact side (keys, codes, dates) is prepared once, in the worker thread, and
+    the policy takes it as it is instead of preparing it again on the main thread."""
+    import threading
+
+    import listcare.nightly as clean_mod
+    import listcare.policy as policy_mod
+
+    real, threads = policy_mod.prepare_contacts, []
+
+    def counting(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clean_mod, "prepare_contacts", counting)
+    monkeypatch.setattr(policy_mod, "prepare_contacts", counting)
+    run(job)
+    assert len(threads) == 1 and threads[0].startswith("listcare-contacts")
