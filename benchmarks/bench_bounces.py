@@ -307,6 +307,7 @@ def main() -> None:
             import listcare.bounces.read  # noqa: F401
 
             listcare.bounces.read._detectors()  # the detector modules, imported lazily
+            import listcare.bounces.mail  # noqa: F401  (sniffing imports it for every input)
             import listcare.bounces.reasons  # noqa: F401
         t0 = time.perf_counter()
         result = STAGES[args.stage](args.path)

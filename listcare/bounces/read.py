@@ -885,7 +885,10 @@ def read_bounces(
                 raw.close()
         frames.append(cols.frame())
     frames = [f for f in frames if len(f)]
-    df = pd.concat(frames, ignore_index=True) if frames else schema.empty_frame(schema.EVENT_COLUMNS)
+    if len(frames) == 1:
+        df = frames[0]  # (concat would copy every column of the one frame)
+    else:
+        df = pd.concat(frames, ignore_index=True) if frames else schema.empty_frame(schema.EVENT_COLUMNS)
     if len(frames) > 1:
         df = schema.coerce(df, schema.EVENT_COLUMNS)
     df.attrs["errors"] = report.as_dict() if errors == "report" else {"count": report.count, "samples": []}
