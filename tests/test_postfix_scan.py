@@ -383,7 +383,7 @@ def test_scan_survives_any_bytes(data):
         hits = [i for i, ln in enumerate(lines, 1) if b": to=<" in ln]
         assert cols[0] == hits
         assert all(len(c) == len(hits) for c in cols)
-        specials = {row: (line, groups) for row, line, groups in special}
+        specials = {row: (line, groups) for row, line, groups, _ in special}
         for row, (line, groups) in specials.items():
             assert lines[hits[row] - 1] == line and groups == _groups(line)
         for i, eid in enumerate(cols[1]):
@@ -431,7 +431,7 @@ def _joined(pieces):
     """scan()'s value for a block from the values of its consecutive pieces."""
     newlines, cols, special, expiry = 0, tuple([] for _ in range(11)), [], False
     for n, more, spec, exp in pieces:
-        special += [(row + len(cols[0]), line, groups) for row, line, groups in spec]
+        special += [(row + len(cols[0]), line, groups, text) for row, line, groups, text in spec]
         for col, rest in zip(cols, more, strict=True):
             col += rest
         newlines += n
@@ -933,7 +933,7 @@ def test_scan_of_hostile_blocks():
         lines = block.split(b"\n")
         hits = [i for i, ln in enumerate(lines, 1) if b": to=<" in ln]
         assert cols[0] == hits
-        for row, line, groups in special:
+        for row, line, groups, _ in special:
             assert line == lines[hits[row] - 1] and groups == _groups(line)
         for i, eid in enumerate(cols[1]):
             assert (eid is None) is (_groups(lines[hits[i] - 1]) is None)
@@ -983,3 +983,126 @@ def test_threads_reading_at_once_share_the_worker(tmp_path, monkeypatch):
         for t in threads:
             t.join()
     assert same == [True] * 9
+
+
+# --------------------------------------------------------------------------- diagnostics in phase 1
+# split_ascii and mask_ascii are the scanner's readings of a failure's text (phase 1, for
+# ASCII text only): they must equal postfix.split_diagnostic and read.mask_tokens exactly.
+def _real_rests() -> list[str]:
+    """The text after "status=x" of every Postfix line of the fixtures and of every kind
+    of failure the benchmark generates, and every fixture line as a whole."""
+    rests = []
+    for path in sorted(LOGS.iterdir()):
+        for line in path.read_bytes().split(b"\n"):
+            text = PF._decode(line)
+            rests.append(text)
+            m = PF._LINE.match(line)
+            if m is not None:
+                rests.append(PF._decode(m.group(8)))
+    bench = _bench_module()
+    for *_, t in bench.FAILURES:
+        text = t.format(tok="d9443c01a7", n=421, rcpt="Jo.Doe@example.com", domain="example.com")
+        rests += [f" ({text})", text, f", {text}", f" ({text}) "]
+    rests += [" (250 2.0.0 Ok: queued as 4XyZ1)", ", returned to sender", "", " ", " ()", " (",
+              " (connect to mx.example.com[192.0.2.1]:25: Connection timed out)",
+              " (host mx.example.com[192.0.2.1] said: 550 #5.1.1 <a@b.c>... x (in reply to RCPT TO command))",
+              "(x (in reply to DATA command)\n)", "(host a said: 550 (in reply to RCPT TO command)\n)"]
+    return rests
+
+
+_REAL = _real_rests()
+_REAL_DIAGS = sorted({PF.split_diagnostic(t)[0] for t in _REAL})
+
+
+def _assert_same_text(rest: str) -> None:
+    want = PF.split_diagnostic(rest)
+    if not rest.isascii():
+        assert S.split_ascii(rest) is None and S.mask_ascii(rest) is None
+        return
+    assert S.split_ascii(rest) == want, rest
+    assert S.mask_ascii(rest) == R.mask_tokens(rest), rest
+    assert S.mask_ascii(want[0]) == R.mask_tokens(want[0]), want[0]
+
+
+@needs_c
+def test_split_and_mask_equal_python_on_real_texts():
+    assert len(_REAL) > 60 and len(_REAL_DIAGS) > 30
+    assert sum(S.split_ascii(t) is not None and S.split_ascii(t)[3] != "" for t in _REAL) > 10  # commands found
+    assert sum(R.mask_tokens(t) != t for t in _REAL_DIAGS) > 10  # tokens masked
+    for rest in _REAL:
+        _assert_same_text(rest)
+    assert S.mask_ascii("caf\u00e9 12345") is None and S.split_ascii("(host a said: 550 \u00e9)") is None
+    with pytest.raises(TypeError):
+        S.mask_ascii(b"12345")
+    with pytest.raises(TypeError):
+        S.split_ascii(None)
+
+
+# the characters the regexes and the splitter turn on, and pieces of diagnostics
+_TRICKY = "aZz_09158.-@<>()[]\"',;: \t\n\x0b\x0c\r\x1c\x1f#/=!x\x00"
+_PIECES = ["550", "5.1.1", "550-5.1.1", "550 5.1.1", "4.7.0", "#5.0.0", "12345", "1234", "421-4.7.28", "5.7.26",
+           "250", "2.0.0", "554.30", "..1234", "-550-5.1.1-", "4.16.55.1", "a1si123456wrb.123", "[TSS04]",
+           "user@example.com", "<Jo.Doe@Example.COM>", "a@b", "@", "@@", "x@y@z", "(in reply to ", " command)",
+           "RCPT TO", "MAIL FROM", "end of DATA", "DATA", "HELO", "EHLO", "initial connection", "host ",
+           " said: ", "mx.example.com[192.0.2.1]", "[", "(", ")", ", ", "status=", "S2017062302",
+           "mta1234.mail.gq1.yahoo.com", "_", "5.1.10", "5.1.1000", "550-5.1", "2.0.0.", "0", "99999"]
+_ascii_text = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(alphabet=_TRICKY, max_size=6)),
+                       max_size=14).map("".join)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(_ascii_text, st.sampled_from(["", " ", "  ", "\t", "\x1f"]), st.sampled_from(["()", ", ", "", "( ", " )"]))
+def test_split_and_mask_equal_python_on_generated_ascii(text, pad, wrap):
+    rest = pad + wrap[:1] + text + wrap[1:] + pad
+    _assert_same_text(rest)
+    _assert_same_text(text)
+    _assert_same_text(f" (host {text} said: {text} (in reply to {text} command))")
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_split_and_mask_equal_python_on_any_ascii(text):
+    _assert_same_text(text)
+
+
+_EDITS = st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["delete", "insert", "replace"]),
+                            st.one_of(st.sampled_from(_PIECES), st.sampled_from(list(_TRICKY)))), max_size=4)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(_REAL + _REAL_DIAGS), _EDITS)
+def test_split_and_mask_equal_python_on_mutated_real_texts(text, edits):
+    for at, op, piece in edits:
+        at = at % (len(text) + 1)
+        if op == "delete":
+            text = text[:at] + text[at + len(piece):]
+        elif op == "insert":
+            text = text[:at] + piece + text[at:]
+        else:
+            text = text[:at] + piece + text[at + len(piece):]
+    _assert_same_text(text)
+
+
+@needs_c
+def test_the_scanner_hands_over_the_split_and_masked_text_of_ascii_lines():
+    """scan()'s special rows carry (diagnostic, reply, remote, command, masked) for a
+    matched non-delivery line whose text is ASCII, and None otherwise (Python reads it)."""
+    head = b"Nov 26 10:00:01 mail postfix/smtp[1]: Q1: to=<a@b.c>, relay=x, dsn=5.1.1, status=bounced"
+    texts = [b" (host mx.b.c[192.0.2.1] said: 550 5.1.1 <a@b.c>: unknown 0x1234abcd (in reply to RCPT TO command))",
+             b" (connect to mx.b.c[192.0.2.1]:25: Connection refused)", b"", b" (caf\xc3\xa9 12345)", b" (caf\xe9 12345)"]
+    block = b"\n".join(head + t for t in texts) + b"\n" + head[:-7] + b"sent (250 ok)\n"
+    newlines, cols, special, _ = S.scan(block, 1, _classify)
+    assert [row for row, *_ in special] == [0, 1, 2, 3, 4]
+    for (*_, text), rest in zip(special, texts, strict=True):
+        if rest.isascii():
+            diag = PF.split_diagnostic(rest.decode())
+            assert text == (*diag, R.mask_tokens(diag[0]))
+        else:
+            assert text is None
+    assert special[0][3][4] == "550 5.1.1 <user@example.invalid>: unknown 0 (in reply to RCPT TO command)"
+    for block in (b"", b"\n", head + b" (" + b"7" * 3_000_000 + b"@x)\n"):
+        for *_, text in S.scan(block, 1, _classify)[2]:
+            assert text[4] == R.mask_tokens(text[0])

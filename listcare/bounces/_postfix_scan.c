@@ -10,7 +10,9 @@
  * cannot match is never guessed at. tests/test_postfix_scan.py checks it against the
  * Python readers.
  *
- * Two phases: phase 1 (finding, matching, hashing, counting newlines) makes no Python
+ * Two phases: phase 1 (finding, matching, hashing, counting newlines, and for the other
+ * lines splitting and masking an ASCII diagnostic as postfix.split_diagnostic and
+ * read.mask_tokens do: see "diagnostics") makes no Python
  * object and runs without the GIL, into C-owned memory; phase 2 turns that into Python
  * values. scan() runs both; prescan()/prescan_background() run phase 1 -- the latter in
  * one worker thread, so that the reader's Python work on one block overlaps phase 1 of
@@ -20,7 +22,8 @@
  * returns 0 past the end of a line, and every loop has an explicit bound); there are no
  * fixed-size buffers that a line's content is copied into, except the 128-byte BLAKE2b
  * block, which update() fills in bounded pieces, and the 64-byte buffer a domain is
- * lower-cased through, filled in bounded pieces too. The block phase 1 reads is a bytes
+ * lower-cased through, filled in bounded pieces too (a masked diagnostic goes into a buffer
+ * of its exact length, counted first, freed with the rows). The block phase 1 reads is a bytes
  * object (immutable) that the handle keeps a reference to until the worker is done.
  */
 #define PY_SSIZE_T_CLEAN
@@ -638,6 +641,14 @@ typedef struct {
     fields f;          /* valid if matched */
     unsigned char matched, sent, lower; /* lower: the recipient's domain has upper-case letters */
     char eid[2 * DIGEST_BYTES]; /* valid if matched */
+    /* a matched line that is not a delivery, its text after "status=x" pure ASCII: that
+     * text read as postfix.split_diagnostic and read.mask_tokens read it (see read_text) */
+    unsigned char split;     /* the fields below are valid */
+    unsigned char reply_len; /* the reply code: the diagnostic's first 0 to 3 bytes */
+    unsigned char cmd;       /* the SMTP command (cmd_names) */
+    Py_ssize_t d0, d1, m0, m1; /* the diagnostic, the remote MTA: offsets in the line */
+    unsigned char *masked;   /* the masked diagnostic (PyMem_Raw; NULL: the diagnostic) */
+    Py_ssize_t masked_len;
 } row_t;
 
 typedef struct {
@@ -725,6 +736,275 @@ static row_t *new_row(pre_t *pr)
     return &pr->rows[pr->nrows++];
 }
 
+/* ------------------------------------------------------------------------ diagnostics
+ * For a matched line that is not a successful delivery, phase 1 also reads the text after
+ * "status=x" exactly as postfix.split_diagnostic does, and masks its diagnostic exactly as
+ * read.mask_tokens does -- only where that text is pure ASCII, where Python's \s, \w, \d,
+ * str.strip() and str.isdigit() mean the ASCII characters written out below (\s and
+ * str.isspace() include \x1c-\x1f); any other text is left to Python.
+ * tests/test_postfix_scan.py checks split_ascii and mask_ascii against the Python
+ * functions. */
+enum { CMD_NONE, CMD_RCPT, CMD_MAIL, CMD_DATA, CMD_HELO };
+static const char *const cmd_names[] = {"", "RCPT", "MAIL", "DATA", "HELO"};
+
+/* str.isspace() (and \s of a str pattern) of an ASCII character */
+#define USPACE(ch) (((ch) >= '\t' && (ch) <= '\r') || ((ch) >= 0x1c && (ch) <= ' '))
+/* [\w.-] of a str pattern, in ASCII */
+#define MWORD(ch) (WORD(ch) || (ch) == '.' || (ch) == '-')
+
+typedef struct {
+    Py_ssize_t d0, d1, m0, m1; /* the diagnostic, the remote MTA: offsets in the text */
+    Py_ssize_t reply_len;
+    int cmd;
+} split_t;
+
+/* the first s[i:i+len] == lit with from <= i, i + len <= to; -1: none */
+static Py_ssize_t find_lit(const unsigned char *s, Py_ssize_t from, Py_ssize_t to, const char *lit, Py_ssize_t len)
+{
+    Py_ssize_t i;
+    for (i = from; i + len <= to; i++)
+        if (s[i] == (unsigned char)lit[0] && memcmp(s + i, lit, (size_t)len) == 0)
+            return i;
+    return -1;
+}
+
+/* postfix._COMMANDS.get(x, "") */
+static int command_of(const unsigned char *x, Py_ssize_t n)
+{
+#define IS(lit) (n == (Py_ssize_t)(sizeof(lit) - 1) && memcmp(x, lit, sizeof(lit) - 1) == 0)
+    if (IS("RCPT TO"))
+        return CMD_RCPT;
+    if (IS("MAIL FROM"))
+        return CMD_MAIL;
+    if (IS("end of DATA") || IS("DATA"))
+        return CMD_DATA;
+    if (IS("HELO") || IS("EHLO"))
+        return CMD_HELO;
+    return CMD_NONE;
+#undef IS
+}
+
+/* postfix.split_diagnostic(s[0:n]) of an ASCII text */
+static void split_text(const unsigned char *s, Py_ssize_t n, split_t *o)
+{
+    Py_ssize_t a = 0, b = n, k, i;
+    while (a < b && USPACE(s[a])) /* rest.strip() */
+        a++;
+    while (b > a && USPACE(s[b - 1]))
+        b--;
+    if (b - a >= 2 && s[a] == '(' && s[b - 1] == ')') {
+        a++;
+        b--;
+    } else if (b - a >= 2 && s[a] == ',' && s[a + 1] == ' ')
+        a += 2;
+    o->d0 = a;
+    o->d1 = b;
+    o->m0 = o->m1 = 0;
+    o->cmd = CMD_NONE;
+    /* "host H[ip] said: text": who, _, diag = rest.partition(" said: ");
+     * remote = who[5:].split("[", 1)[0] */
+    if (b - a >= 5 && memcmp(s + a, "host ", 5) == 0 && (k = find_lit(s, a, b, " said: ", 7)) >= 0) {
+        o->d0 = k + 7;
+        o->m0 = a + 5 < k ? a + 5 : k;
+        o->m1 = k;
+        for (i = o->m0; i < k; i++)
+            if (s[i] == '[') {
+                o->m1 = i;
+                break;
+            }
+    }
+    /* _IN_REPLY.search(diag): "(in reply to X command)" at the end ("$": or before a
+     * final newline, which a log line never holds), X without ")" (the [^)]* alternative
+     * takes any such X, so group(1) is X), the leftmost such start */
+    a = o->d0;
+    b = o->d1;
+    k = b > a && s[b - 1] == '\n' ? b - 1 : b;
+    if (k - a >= 22 && memcmp(s + k - 9, " command)", 9) == 0) {
+        Py_ssize_t e = k - 9, c = a - 1, p;
+        for (i = e - 1; i >= a; i--)
+            if (s[i] == ')') {
+                c = i;
+                break;
+            }
+        for (p = c - 12 > a ? c - 12 : a; p + 13 <= e; p++) /* X = s[p+13:e] after the last ")" */
+            if (s[p] == '(' && memcmp(s + p, "(in reply to ", 13) == 0) {
+                o->cmd = command_of(s + p + 13, e - p - 13);
+                break;
+            }
+    }
+    /* diag[:3] if diag[:3].isdigit() and diag[3:4] in (" ", "-", "") */
+    o->reply_len = 0;
+    if (b - a >= 1) {
+        Py_ssize_t m = b - a < 3 ? b - a : 3;
+        for (i = 0; i < m && DIG(s[a + i]); i++)
+            ;
+        if (i == m && (b - a == m || s[a + m] == ' ' || s[a + m] == '-'))
+            o->reply_len = m;
+    }
+}
+
+/* a delimiter of read._ADDR_RE: \s<>()[]"',;: (a switch: the text may hold NUL bytes) */
+static int addr_delim(unsigned char ch)
+{
+    switch (ch) {
+    case '<': case '>': case '(': case ')': case '[': case ']': case '"': case '\'': case ',': case ';': case ':':
+        return 1;
+    default:
+        return USPACE(ch);
+    }
+}
+
+#define ADDR_REPL "user@example.invalid"
+#define ADDR_REPL_LEN ((Py_ssize_t)(sizeof(ADDR_REPL) - 1))
+
+/* read._ADDR_RE.sub("user@example.invalid", s[0:n]): written to out (NULL: only
+ * counted); its length, -1 if it could overflow. The regex at i: i at the start or after a
+ * delimiter, then [^D@]+ (greedy, so up to the first delimiter or "@"), "@", [^D]+. */
+static Py_ssize_t addr_sub(const unsigned char *s, Py_ssize_t n, unsigned char *out)
+{
+    Py_ssize_t i = 0, w = 0, copied = 0;
+    if (n > PY_SSIZE_T_MAX / 8) /* (a match of 3 bytes or more becomes 20) */
+        return -1;
+    while (i < n) {
+        Py_ssize_t j, k;
+        if (i > 0 && !addr_delim(s[i - 1])) {
+            i++;
+            continue;
+        }
+        for (j = i; j < n && s[j] != '@' && !addr_delim(s[j]); j++)
+            ;
+        if (j == i || j >= n || s[j] != '@') {
+            i++;
+            continue;
+        }
+        for (k = j + 1; k < n && !addr_delim(s[k]); k++)
+            ;
+        if (k == j + 1) {
+            i++;
+            continue;
+        }
+        if (out != NULL) {
+            memcpy(out + w, s + copied, (size_t)(i - copied));
+            memcpy(out + w + (i - copied), ADDR_REPL, (size_t)ADDR_REPL_LEN);
+        }
+        w += i - copied + ADDR_REPL_LEN;
+        copied = i = k;
+    }
+    if (out != NULL)
+        memcpy(out + w, s + copied, (size_t)(n - copied));
+    return w + (n - copied);
+}
+
+/* s fullmatches [245]\.\d{1,3}\.\d{1,3} */
+static int rfc_status(const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 2, k;
+    if (n < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.')
+        return 0;
+    for (k = 0; i < n && DIG(s[i]); i++)
+        k++;
+    if (k < 1 || k > 3 || i >= n || s[i] != '.')
+        return 0;
+    for (k = 0, i++; i < n && DIG(s[i]); i++)
+        k++;
+    return k >= 1 && k <= 3 && i == n;
+}
+
+/* read._CODE_RE.fullmatch(t.strip(".-")): a reply or status code, kept by the mask */
+static int is_code(const unsigned char *t, Py_ssize_t n)
+{
+    Py_ssize_t i;
+    while (n > 0 && (t[0] == '.' || t[0] == '-')) {
+        t++;
+        n--;
+    }
+    while (n > 0 && (t[n - 1] == '.' || t[n - 1] == '-'))
+        n--;
+    for (i = 0; i < n && DIG(t[i]); i++)
+        ;
+    if (i == n && n >= 1 && n <= 4) /* \d{1,4} (and [245]\d\d) */
+        return 1;
+    if (rfc_status(t, n))
+        return 1;
+    return n > 4 && (t[0] == '2' || t[0] == '4' || t[0] == '5') && DIG(t[1]) && DIG(t[2]) && t[3] == '-' &&
+           rfc_status(t + 4, n - 4);
+}
+
+/* read._MASK_RE.sub("0", t[0:n]) in place (the text only shrinks); the new length. The
+ * regex matches a whole maximal run of [\w.-] (its lookbehind: the run's start; its
+ * greedy body: to the run's end) of 5 or more characters with a has_digit in it that is
+ * not [.-]*CODE[.-]* (its negative lookahead, which must end where the run does). */
+static Py_ssize_t mask_runs(unsigned char *t, Py_ssize_t n)
+{
+    Py_ssize_t i = 0, w = 0;
+    while (i < n) {
+        Py_ssize_t e;
+        int has_digit = 0;
+        if (!MWORD(t[i])) {
+            t[w++] = t[i++];
+            continue;
+        }
+        for (e = i; e < n && MWORD(t[e]); e++)
+            has_digit |= DIG(t[e]);
+        if (e - i >= 5 && has_digit && !is_code(t + i, e - i))
+            t[w++] = '0';
+        else {
+            memmove(t + w, t + i, (size_t)(e - i));
+            w += e - i;
+        }
+        i = e;
+    }
+    return w;
+}
+
+/* read.mask_tokens(s[0:n]) of an ASCII text, into *out (PyMem_Raw, NULL if it is the
+ * text itself) and *out_len; -1: no memory (nothing allocated) */
+static int mask_text(const unsigned char *s, Py_ssize_t n, unsigned char **out, Py_ssize_t *out_len)
+{
+    Py_ssize_t len = n;
+    unsigned char *t;
+    int at = n > 0 && memchr(s, '@', (size_t)n) != NULL;
+    *out = NULL;
+    *out_len = n;
+    if (at && (len = addr_sub(s, n, NULL)) < 0)
+        return -1;
+    if ((t = PyMem_RawMalloc((size_t)(len > 0 ? len : 1))) == NULL)
+        return -1;
+    if (at)
+        addr_sub(s, n, t);
+    else if (n > 0)
+        memcpy(t, s, (size_t)n);
+    len = mask_runs(t, len);
+    if (len == n && (n == 0 || memcmp(t, s, (size_t)n) == 0)) {
+        PyMem_RawFree(t); /* unchanged */
+        return 0;
+    }
+    *out = t;
+    *out_len = len;
+    return 0;
+}
+
+/* the text after "status=x" of a matched line (see row_t): r->split if read */
+static void read_text(row_t *r, const unsigned char *p)
+{
+    const unsigned char *s = p + r->f.r0;
+    Py_ssize_t n = r->f.r1 - r->f.r0, i;
+    split_t sp;
+    for (i = 0; i < n; i++)
+        if (s[i] >= 0x80)
+            return; /* not ASCII: Python reads it */
+    split_text(s, n, &sp);
+    if (mask_text(s + sp.d0, sp.d1 - sp.d0, &r->masked, &r->masked_len) < 0)
+        return; /* no memory: Python reads it */
+    r->d0 = r->f.r0 + sp.d0;
+    r->d1 = r->f.r0 + sp.d1;
+    r->m0 = r->f.r0 + sp.m0;
+    r->m1 = r->f.r0 + sp.m1;
+    r->reply_len = (unsigned char)sp.reply_len;
+    r->cmd = (unsigned char)sp.cmd;
+    r->split = 1;
+}
+
 /* phase 1 of base[0:len], a run of complete lines (its start a line start). No Python API. */
 static void phase1(pre_t *pr)
 {
@@ -770,8 +1050,13 @@ static void phase1(pre_t *pr)
         r->matched = (unsigned char)match_line(p, r->n, &r->f);
         r->sent = r->matched && r->f.w1 - r->f.w0 == 4 && memcmp(p + r->f.w0, "sent", 4) == 0;
         r->lower = 0;
-        if (r->matched)
+        r->split = 0;
+        r->masked = NULL;
+        if (r->matched) {
             event_id_hex(r, p);
+            if (!r->sent)
+                read_text(r, p);
+        }
         if (nl == NULL) { /* the piece's last line, unterminated */
             ls = at = len;
             break;
@@ -894,6 +1179,40 @@ static PyObject *groups_of(const char *s, const fields *f)
                          s + f->w0, f->w1 - f->w0, s + f->r0, f->r1 - f->r0);
 }
 
+/* (diagnostic, reply code, remote MTA, SMTP command, masked diagnostic) of a line phase 1
+ * read the text of (split_diagnostic's four values and mask_tokens(diagnostic)), else None */
+static PyObject *text_of(const row_t *r, const unsigned char *p)
+{
+    PyObject *t, *v;
+    if (!r->split)
+        Py_RETURN_NONE;
+    if ((t = PyTuple_New(5)) == NULL)
+        return NULL;
+    if ((v = PyUnicode_DecodeASCII((const char *)p + r->d0, r->d1 - r->d0, NULL)) == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(t, 0, v);
+    if (r->masked == NULL) {
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(t, 4, v);
+    } else if ((v = PyUnicode_DecodeASCII((const char *)r->masked, r->masked_len, NULL)) == NULL)
+        goto fail;
+    else
+        PyTuple_SET_ITEM(t, 4, v);
+    if ((v = PyUnicode_DecodeASCII((const char *)p + r->d0, r->reply_len, NULL)) == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(t, 1, v);
+    if ((v = PyUnicode_DecodeASCII((const char *)p + r->m0, r->m1 - r->m0, NULL)) == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(t, 2, v);
+    if ((v = PyUnicode_FromString(cmd_names[r->cmd])) == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(t, 3, v);
+    return t;
+fail:
+    Py_DECREF(t); /* (its empty slots are NULL) */
+    return NULL;
+}
+
 /* phase 2: scan()'s return value from phase 1's rows */
 static PyObject *finish_rows(const pre_t *pr, Py_ssize_t first_line, PyObject *classify)
 {
@@ -923,7 +1242,7 @@ static PyObject *finish_rows(const pre_t *pr, Py_ssize_t first_line, PyObject *c
             if (sent_row(cols, i, c, r, p, position, classify) < 0)
                 goto done;
         } else {
-            PyObject *item, *groups;
+            PyObject *item, *groups, *text;
             if (placeholder_row(cols, i, position, r, p) < 0)
                 goto done;
             if (r->matched)
@@ -934,7 +1253,11 @@ static PyObject *finish_rows(const pre_t *pr, Py_ssize_t first_line, PyObject *c
             }
             if (groups == NULL)
                 goto done;
-            item = Py_BuildValue("(ny#N)", i, (const char *)p, r->n, groups);
+            if ((text = text_of(r, p)) == NULL) {
+                Py_DECREF(groups);
+                goto done;
+            }
+            item = Py_BuildValue("(ny#NN)", i, (const char *)p, r->n, groups, text);
             if (append_steal(special, item) < 0)
                 goto done;
         }
@@ -1012,6 +1335,9 @@ static PyTypeObject PrescanType;
 
 static void free_rows(pre_t *pr)
 {
+    Py_ssize_t i;
+    for (i = 0; i < pr->nrows; i++)
+        PyMem_RawFree(pr->rows[i].masked);
     PyMem_RawFree(pr->rows);
     pr->rows = NULL;
     pr->nrows = pr->cap = 0;
@@ -1383,8 +1709,9 @@ PyDoc_STRVAR(scan_doc,
 "columns: lists (position, event_id, timestamp bytes, recipient, kind, reason, status,\n"
 "reply_code, diagnostic, remote_mta, queue_id); rows of successful deliveries are filled,\n"
 "the others hold only their position (and, if the line matched, its event id and\n"
-"recipient) and are listed in special as (row, line, match groups or None): the caller\n"
-"reads them. classify_sent(status, reply_or_None) -> (reason, kind).\n"
+"recipient) and are listed in special as (row, line, match groups or None, text): the\n"
+"caller reads them; text: split_ascii's value and mask_ascii(its diagnostic) for a matched\n"
+"line whose text after status= is ASCII, else None. classify_sent(status, reply_or_None) -> (reason, kind).\n"
 "expiry: the block may hold a qmgr 'status=expired' line (postfix._EXPIRED).\n"
 "scan(b, n, c) is finish(prescan(b), c, n).");
 
@@ -1533,7 +1860,75 @@ static PyObject *blake2b_hex(PyObject *self, PyObject *args)
     return out;
 }
 
+PyDoc_STRVAR(split_ascii_doc,
+"split_ascii(rest) -> (diagnostic, reply_code, remote_mta, command), or None\n\n"
+"postfix.split_diagnostic(rest), compiled, for an ASCII str (None for any other).");
+
+static PyObject *split_ascii(PyObject *self, PyObject *arg)
+{
+    split_t sp;
+    const unsigned char *s;
+    Py_ssize_t n;
+    PyObject *diag, *reply, *remote, *out = NULL;
+    (void)self;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "split_ascii() takes a str");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+#endif
+    if (!PyUnicode_IS_ASCII(arg))
+        Py_RETURN_NONE;
+    s = PyUnicode_1BYTE_DATA(arg);
+    n = PyUnicode_GET_LENGTH(arg);
+    split_text(s, n, &sp);
+    diag = PyUnicode_DecodeASCII((const char *)s + sp.d0, sp.d1 - sp.d0, NULL);
+    reply = PyUnicode_DecodeASCII((const char *)s + sp.d0, sp.reply_len, NULL);
+    remote = PyUnicode_DecodeASCII((const char *)s + sp.m0, sp.m1 - sp.m0, NULL);
+    if (diag != NULL && reply != NULL && remote != NULL)
+        out = Py_BuildValue("(OOOs)", diag, reply, remote, cmd_names[sp.cmd]);
+    Py_XDECREF(diag);
+    Py_XDECREF(reply);
+    Py_XDECREF(remote);
+    return out;
+}
+
+PyDoc_STRVAR(mask_ascii_doc,
+"mask_ascii(text) -> str, or None\n\n"
+"listcare.bounces.read.mask_tokens(text), compiled, for an ASCII str (None for any other).");
+
+static PyObject *mask_ascii(PyObject *self, PyObject *arg)
+{
+    unsigned char *m;
+    Py_ssize_t len;
+    PyObject *out;
+    (void)self;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "mask_ascii() takes a str");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+#endif
+    if (!PyUnicode_IS_ASCII(arg))
+        Py_RETURN_NONE;
+    if (mask_text(PyUnicode_1BYTE_DATA(arg), PyUnicode_GET_LENGTH(arg), &m, &len) < 0)
+        return PyErr_NoMemory();
+    if (m == NULL) {
+        Py_INCREF(arg);
+        return arg;
+    }
+    out = PyUnicode_DecodeASCII((const char *)m, len, NULL);
+    PyMem_RawFree(m);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"split_ascii", split_ascii, METH_O, split_ascii_doc},
+    {"mask_ascii", mask_ascii, METH_O, mask_ascii_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
     {"prescan", prescan, METH_VARARGS, prescan_doc},
     {"prescan_background", prescan_background, METH_VARARGS, prescan_background_doc},
@@ -1553,7 +1948,7 @@ static struct PyModuleDef module = {
 
 /* what postfix.py expects (_SCAN_API): raise it with any change of the functions' contract,
  * so that a module built from an older source is not used */
-#define SCAN_API 2
+#define SCAN_API 3
 
 PyMODINIT_FUNC PyInit__postfix_scan(void)
 {

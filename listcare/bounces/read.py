@@ -734,15 +734,18 @@ class LogContext:
         self._cache: dict[tuple, tuple[str, str]] = {}  # by masked diagnostic
         self._raw: dict[tuple, tuple[str, str]] = {}  # by the diagnostic as written
 
-    def classify(self, action: str, status: str, reply: str, diag: str, hint: str = "", command: str = "") -> tuple[str, str]:
+    def classify(self, action: str, status: str, reply: str, diag: str, hint: str = "", command: str = "",
+                 masked: str | None = None) -> tuple[str, str]:
         """(reason, kind), classified once per distinct outcome. The diagnostic is
         classified with its addresses and message tokens masked (:func:`mask_tokens`), so
-        "550 5.1.1 <a@x>: User unknown" and "... <b@y>: ..." are one distinct outcome."""
+        "550 5.1.1 <a@x>: User unknown" and "... <b@y>: ..." are one distinct outcome.
+        *masked*: ``mask_tokens(diag)`` where the caller has it already."""
         raw = (action, status, reply, diag, hint, command)
         rk = self._raw.get(raw)
         if rk is not None:  # the very same text again ("Connection timed out"): no masking
             return rk
-        masked = mask_tokens(diag) if diag else diag
+        if masked is None:
+            masked = mask_tokens(diag) if diag else diag
         key = (action, status, reply, masked, hint, command)
         rk = self._cache.get(key)
         if rk is None:

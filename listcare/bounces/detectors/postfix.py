@@ -47,20 +47,24 @@ lines with a chunk boundary anywhere):
   expiry line; ``classic_ns`` converts the block's syslog times as ``Clock._classic``
   does (UTC clocks). Failures, deferrals and unmatched lines (~5% of deliveries) go
   through :meth:`_line_row`, in line order (with the scanner's match and event id where
-  it has them). The scanner works in two phases: phase 1 (finding, matching, hashing,
-  counting newlines) makes no Python object and runs without the GIL; phase 2 makes the
-  column values. Where the process has two cores or more, phase 1 of each block runs in the
+  it has them, and, where the text after ``status=`` is ASCII, its reading of it:
+  :func:`split_diagnostic`'s values and the diagnostic masked as
+  :func:`~listcare.bounces.read.mask_tokens` masks it, which ``LogContext.classify``
+  then takes instead of masking again). The scanner works in two phases: phase 1
+  (finding, matching, hashing, counting newlines, splitting and masking those texts)
+  makes no Python object and runs without the GIL; phase 2 makes the column values. Where the process has two cores or more, phase 1 of each block runs in the
   scanner's worker thread while this thread reads the previous block's rows
   (:meth:`_feed_compiled`; ``Parser.pipeline = False`` turns it off); the worker is one C
   thread that never takes the GIL, and a block it has not started when it is needed is
   scanned by the reader itself, so a busy machine loses little (pinned to one core, with
   the pipeline forced on: the time it takes without it).
-  Measured 2026-11-27 (2 shared cores): 3.0-3.15 million lines/s, 2.55-2.7x the naive
-  loop (without the worker thread 2.35-2.5 million lines/s), 320 MB -- the 3x target is not
-  met yet. Of the remaining ~0.62 s, in the reading thread: phase 2 0.09 s, failures
-  ~0.18 s (classification masks each diagnostic: ~5 us), the DataFrame's string columns
-  0.17 s (pandas touches every string object), appending the columns and converting the
-  times 0.04 s, reading the file and the rest ~0.1 s (phase 1, ~0.19 s, overlaps with it).
+  Measured 2026-11-27 (2 shared cores): 3.3-3.4 million lines/s, 2.8-3.0x the naive
+  loop (without the worker thread 2.7-2.8 million lines/s), 321 MB -- the 3x target only
+  just. Of the remaining ~0.55 s, in the reading thread: phase 2 0.09 s, failures ~0.1 s
+  (their texts split and masked in phase 1; classified and tracked here: ~4 us each),
+  the DataFrame's string columns 0.17 s (pandas touches every string object), appending
+  the columns and converting the times 0.04 s, reading the file and the rest ~0.1 s
+  (phase 1, ~0.2 s, overlaps with it).
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ from operator import itemgetter, methodcaller
 
 import numpy as np
 
-_SCAN_API = 2  # the contract of _postfix_scan this module was written for
+_SCAN_API = 3  # the contract of _postfix_scan this module was written for
 try:  # the compiled scanner (setup.py builds it where a C compiler is available)
     from .. import _postfix_scan
 except ImportError:  # pragma: no cover - an install without a compiler
@@ -311,15 +315,15 @@ class Parser:
         deferred = self._deferred
         if special or deferred:
             spec = {}
-            for i, line, groups in special:
+            for i, line, groups, text in special:
                 if groups is None:  # the scanner did not accept the line: the regex decides
                     g = _LINE.match(line)
                     groups = g.groups() if g is not None else None
-                spec[i] = (line, groups)
+                spec[i] = (line, groups, text)
             # the successful deliveries that may end a pending deferral, in line order
             # with the special lines (which may start one)
             watch = deferred.keys() & set(qs)
-            watch.update(g[1].decode() for _, g in spec.values() if g is not None)
+            watch.update(g[1].decode() for _, g, _ in spec.values() if g is not None)
             todo = sorted(spec.keys() | set(compress(range(len(qs)), map(watch.__contains__, qs))))
             drop = []
             for i in todo:
@@ -328,7 +332,7 @@ class Parser:
                     if deferred and qs[i] in deferred:
                         deferred[qs[i]].pop(rcpts[i], None)
                     continue
-                row = self._line_row(item[0], item[1], pos[i], eids[i])
+                row = self._line_row(item[0], item[1], pos[i], eids[i], item[2])
                 if row is None:
                     drop.append(i)
                     continue
@@ -358,9 +362,12 @@ class Parser:
             self._days[code] = v
         return v
 
-    def _line_row(self, line: bytes, groups: tuple | None, position: int, eid: str | None) -> tuple | None:
+    def _line_row(self, line: bytes, groups: tuple | None, position: int, eid: str | None,
+                  text: tuple | None = None) -> tuple | None:
         """The row of one ": to=<" line the compiled scanner left to Python (*groups*: of
-        its ``_LINE`` match; *eid*: its event id if the scanner took it), read as
+        its ``_LINE`` match; *eid*: its event id if the scanner took it; *text*: its
+        reading of an ASCII diagnostic, :func:`split_diagnostic`'s values and
+        :func:`~listcare.bounces.read.mask_tokens` of the diagnostic), read as
         :meth:`feed_lines` reads it; None: no row."""
         ctx = self.ctx
         if groups is None:
@@ -393,10 +400,14 @@ class Parser:
                 ctx.errors.add(ctx.source, position, f"unknown Postfix status={word.decode('latin-1')!r}: skipped")
                 return None
             action, hint = outcome
-            diag, reply, rm, command = split_diagnostic(_decode(rest))
+            if text is None:
+                diag, reply, rm, command = split_diagnostic(_decode(rest))
+                reason, kind = ctx.classify(action, d, reply, diag, hint, command)
+            else:  # the scanner split and masked it, as the line above and classify() do
+                diag, reply, rm, command, masked = text
+                reason, kind = ctx.classify(action, d, reply, diag, hint, command, masked=masked)
             if rm:
                 remote = rm
-            reason, kind = ctx.classify(action, d, reply, diag, hint, command)
             self._track(q, rcpt, action, (d, reply, diag, remote or "", command))
             reply = reply or None
             diag = diag or None
