@@ -364,8 +364,9 @@ class Parser:
 
     def _line_row(self, line: bytes, groups: tuple | None, position: int, eid: str | None,
                   text: tuple | None = None) -> tuple | None:
-        """The row of one ": to=<" line the compiled scanner left to Python (*groups*: of
-        its ``_LINE`` match; *eid*: its event id if the scanner took it; *text*: its
+        """The row of one ": to=<" line the compiled scanner left to Python, or a failure
+        or deferral of the pure-Python fast path (*groups*: of its ``_LINE`` match; *eid*:
+        its event id if the caller has it, "" if the caller computes it; *text*: the scanner's
         reading of an ASCII diagnostic, :func:`split_diagnostic`'s values and
         :func:`~listcare.bounces.read.mask_tokens` of the diagnostic), read as
         :meth:`feed_lines` reads it; None: no row."""
@@ -492,30 +493,18 @@ class Parser:
                 todo = sorted(set(special).union(compress(range(n), map(watch.__contains__, qs))))
         drop: list[int] = []
         for i in todo:
-            w = word[i]
-            if w == _SENT:
+            if word[i] == _SENT:
                 if deferred and qs[i] in deferred:
                     deferred[qs[i]].pop(rcpts[i], None)
                 continue
-            if not ts[i]:  # the line did not parse
-                line = lines[i]
-                self._unparsed(line, line.find(_SEP), positions[i])
+            # read as the compiled path reads the lines it leaves to Python (the line did
+            # not parse: no groups); its event id is computed with the others below
+            groups = rows[i] if ts[i] else None
+            row = self._line_row(lines[i], groups, positions[i], "")
+            if row is None:
                 drop.append(i)
                 continue
-            outcome = OUTCOMES.get(w)
-            if outcome is None:  # a truncated line ("status=bounc") or a status we do not know
-                ctx.errors.add(ctx.source, positions[i], f"unknown Postfix status={w.decode('latin-1')!r}: skipped")
-                drop.append(i)
-                continue
-            action, hint = outcome
-            d = ds[i]
-            diag, reply, rm, command = split_diagnostic(_decode(rest[i]))
-            remote = rm or remotes[i]
-            reasons[i], kinds[i] = ctx.classify(action, d, reply, diag, hint, command)
-            self._track(qs[i], rcpts[i], action, (d, reply, diag, remote or "", command))
-            reply_col[i] = reply or None
-            diags[i] = diag or None
-            remotes[i] = remote
+            _, _, _, kinds[i], reasons[i], _, reply_col[i], diags[i], remotes[i], _ = row
         if drop:
             keep = np.ones(n, dtype=bool)
             keep[drop] = False
