@@ -51,7 +51,6 @@ from .policy import _KIND as _KIND_CODE
 from .policy import (
     Policy,
     _address_keys,
-    _contact_dates,
     _decide,
     carry_since,
     load_policy,
@@ -516,7 +515,6 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     *row_codes*: each validation row's position in *decisions* (from policy._decide);
     without it, the rows are matched by address key.
     """
-    d = decisions  # rows by position: the codes are positions
     if row_codes is not None and len(row_codes) == len(validation):
         codes = np.asarray(row_codes, dtype=np.int64)
     else:
@@ -530,7 +528,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     n = len(cdf)
 
     def take(col, fill):
-        vals = d[col].to_numpy(dtype=object, na_value=fill)
+        vals = decisions[col].to_numpy(dtype=object, na_value=fill)  # codes are positions
         if every:
             return vals[codes]
         arr = np.full(n, fill, dtype=object)
@@ -543,7 +541,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     flags = take("flags", "")
     evidence = take("evidence", "[]")
     since_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    since_ns[found] = d["since"].array.asi8[codes[found]]
+    since_ns[found] = decisions["since"].array.asi8[codes[found]]
     # rows with no usable address at all (empty cell, unreadable): suppressed, with why
     if (~found).any():
         vr = validation["reason"].astype("string").fillna("").to_numpy(dtype=object)
@@ -715,9 +713,7 @@ def _decay(cdf, email_col, keys, decisions, per_row, as_of):
 
     n = len(cdf)
     nat = np.iinfo(np.int64).min
-    acquired = keys.acquired
-    if acquired is None and "acquired_at" in cdf.columns:
-        acquired = _contact_dates(cdf, "acquired_at")
+    acquired = keys.acquired  # the policy read it (None: the list has no such column)
     if acquired is None:
         acquired = np.full(n, nat, dtype=np.int64)
     has_start = (acquired != nat) & (acquired <= as_of.value)

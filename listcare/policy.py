@@ -379,14 +379,14 @@ def prepare_contacts(
     then validation) with a hash index of the distinct keys, and ``acquired_at`` /
     ``last_contacted_at`` as int64 ns (None when the column is absent). The nightly job
     computes it in its worker thread while the store is busy."""
-    out: dict = dict.fromkeys(("email_column", "ckey", "vkey", "acquired_at", "last_contacted_at"))
+    out: dict = dict.fromkeys(("acquired_at", "last_contacted_at"))
     parts: list[np.ndarray] = []
     ckey = vkey = None
     if contacts is not None:
         from .contacts import find_email_column
 
-        col = out["email_column"] = find_email_column(contacts, email_column)
-        ckey = out["ckey"] = _address_keys(contacts[col])
+        col = find_email_column(contacts, email_column)
+        ckey = _address_keys(contacts[col])
         out["acquired_at"] = _contact_dates(contacts, "acquired_at")
         out["last_contacted_at"] = _contact_dates(contacts, "last_contacted_at")
         parts.append(ckey)
@@ -405,7 +405,6 @@ def prepare_contacts(
             vkey[~eq] = _address_keys(b[~eq])
         else:
             vkey = _address_keys(b)
-        out["vkey"] = vkey
         parts.append(vkey)
     # a validation row's key is nearly always its contact row's (validate keeps the
     # rows): only the others are hashed again; first appearances keep their order
@@ -477,7 +476,7 @@ class AddressCodes:
     contact rows' codes (-1: no address), and per history event kept by the policy
     (nothing after as_of, an address) its code, time (int64 ns, NaT value when unknown)
     and kind (the position of its kind in ``schema.KINDS``). *acquired*: the contacts'
-    ``acquired_at`` as int64 ns (NaT value where empty), None when not read."""
+    ``acquired_at`` as int64 ns (NaT value where empty), None without that column."""
 
     contacts: np.ndarray | None
     event_codes: np.ndarray
@@ -690,7 +689,6 @@ def _decide(
             rules["soft"] = _Rule(qc, qual.to_numpy(), reason, evidence.to_numpy())
 
     # ---- sunset: no successful contact for more than N months
-    acquired_rows = prepared["acquired_at"]
     if policy.sunset_months > 0 and n:
         last_ok = last_delivered.copy()
         src = np.where(last_ok != _NAT, "delivery", "").astype(object)
@@ -704,7 +702,7 @@ def _decide(
                 newer = per > last_ok
                 last_ok = np.where(newer, per, last_ok)
                 src = np.where(newer, "last_contacted_at", src).astype(object)
-            ac = acquired_rows
+            ac = prepared["acquired_at"]
             if ac is not None:
                 np.maximum.at(acquired, ccode[okc], ac[okc])
         baseline = np.where(last_ok != _NAT, last_ok, acquired)
@@ -788,7 +786,7 @@ def _decide(
         "records"
     )
     result.attrs["as_of"] = as_of
-    return result, vcode, AddressCodes(ccode, code, ts, kind, acquired_rows)
+    return result, vcode, AddressCodes(ccode, code, ts, kind, prepared["acquired_at"])
 
 
 def carry_since(decisions: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
