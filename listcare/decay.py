@@ -221,10 +221,10 @@ class DecayModel:
             raise InputError(
                 "All durations are 0 months: there is no observed time to estimate a rate from."
             )
-        z = float(_norm_ppf(1.0 - alpha / 2.0))
+        z = _norm_ppf(1.0 - alpha / 2.0)
         if d == 0:
             lam = 0.0
-            lam_ci = (0.0, float(_chi2_ppf(1.0 - alpha, 1)) / (2.0 * exposure))
+            lam_ci = (0.0, _chi2_ppf(1.0 - alpha, 1) / (2.0 * exposure))
             loglik = 0.0
         elif lower is None:
             lam = d / exposure
@@ -318,7 +318,7 @@ class DecayModel:
             var = float(np.linalg.inv(-hess)[0, 0])
         except np.linalg.LinAlgError:
             var = nan
-        z = float(_norm_ppf(1.0 - alpha / 2.0))
+        z = _norm_ppf(1.0 - alpha / 2.0)
         se = math.sqrt(var) if var > 0 else nan
         stat = max(0.0, 2.0 * (lmax - self.log_likelihood_))
         self.weibull_shape_ = math.exp(log_k)
@@ -380,7 +380,7 @@ class DecayModel:
 
         k = newton(lambda x: profile(x)[2:4], 1.0)
         lmax, log_a, _, hess = profile(k)
-        cut = lmax - float(_chi2_ppf(1.0 - alpha, 1)) / 2.0
+        cut = lmax - _chi2_ppf(1.0 - alpha, 1) / 2.0
         width = math.sqrt(2.0 * (lmax - cut) / -hess)
 
         def limit(direction: float) -> float:
@@ -721,7 +721,7 @@ def kaplan_meier(
         step_var = deaths / (at_risk.astype(float) * (at_risk - deaths))
         step_var[~np.isfinite(step_var)] = 0.0  # the last contacts all failed
         var = np.cumsum(step_var)
-        z = float(_norm_ppf(1.0 - alpha / 2.0))
+        z = _norm_ppf(1.0 - alpha / 2.0)
         spread = z * np.sqrt(var) / log_s
         low = np.exp(-np.exp(np.log(-log_s) - spread))
         high = np.exp(-np.exp(np.log(-log_s) + spread))
@@ -1135,7 +1135,7 @@ def wilson_interval(successes, trials, alpha: float = 0.05) -> tuple[np.ndarray,
 
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
-    z = float(_norm_ppf(1.0 - _check_alpha(alpha) / 2.0))
+    z = _norm_ppf(1.0 - _check_alpha(alpha) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = x / n
         denom = 1.0 + z * z / n
