@@ -14,8 +14,9 @@ One run, in order (see README, "The nightly clean job"):
    recompute every decision from the full history (:func:`listcare.policy.decide`),
    check that every input row lands in exactly one output (else
    :class:`~listcare.exceptions.ConservationError`, nothing is written), write the outputs
-   to temporary files (the three lists in the worker thread while the decisions, the
-   snapshot and the run are saved);
+   to temporary files (the three lists in the worker thread while the decisions (only
+   those that changed), the base run's decisions of the changed addresses and the run
+   are saved);
 5. only after the commit, rename the temporary files over ``clean.csv``,
    ``suppressed.csv``, ``reconfirm.csv``, ``decay.png``, ``report.md`` and (last)
    ``report.json``.
@@ -345,7 +346,12 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
 
                 t = time.perf_counter()
                 st.replace_suppressions(decisions, run_id=run_id)
-                st.save_snapshot(run_id, decisions, as_of=as_of)
+                st.save_changes(
+                    run_id,
+                    decisions,
+                    base_run_id=base["run_id"] if base else None,
+                    base_decisions=previous,
+                )
                 timings["store_write"] = time.perf_counter() - t
                 if tables is not None:
                     t = time.perf_counter()

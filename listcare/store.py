@@ -9,7 +9,11 @@ What it keeps (see README, "The nightly clean job"):
   logrotate (:func:`plan_log_reads`);
 * ``validation_cache``: per domain, the DNS verdict and when it was checked, so DNS is not
   repeated every night (``unknown`` verdicts are never served: they are retried);
-* ``suppressions``: the snapshot of the last run's non-``keep`` decisions;
+* ``suppressions``: the last run's non-``keep`` decisions, written as a diff (a night
+  changes a few thousand of them; rewriting all of them every night cost a second and
+  tens of MB of WAL for a million-row list);
+* ``decision_changes``: for the addresses the last run changed, the decision its base run
+  had, so a rerun of the same night can still compare with that run;
 * ``runs``: one row per run (``as_of``, counts) so a report can say what changed.
 
 The SQL is portable on purpose (a later step points the store at PostgreSQL): plain
@@ -211,7 +215,20 @@ def _snapshot_columns() -> list[sa.Column]:
     ]
 
 
-snapshots_t = sa.Table("snapshots", _md, *_snapshot_columns())
+def _changes_columns() -> list[sa.Column]:
+    return [
+        sa.Column("run_id", sa.Integer, primary_key=True),
+        sa.Column("address", sa.String, primary_key=True),
+        # the base run's decision of this address ("keep": it was not suppressed)
+        sa.Column("decision", sa.String(16), nullable=False),
+        sa.Column("rule", sa.String(32), nullable=False),
+    ]
+
+
+changes_t = sa.Table("decision_changes", _md, *_changes_columns())
+#: meta keys: which run the suppressions table holds; whose changes are kept, from which base
+_META_SUPPRESSIONS_RUN = "suppressions_of_run"
+_META_CHANGES = "decision_changes_of_run"
 
 
 # ------------------------------------------------------------------ migrations
@@ -248,6 +265,28 @@ def _m4_events_index(conn: sa.Connection) -> None:
     events_kind_ix.create(conn)
 
 
+def _m5_decision_changes(conn: sa.Connection) -> None:
+    """Version 5: a run no longer copies its ~100k decisions into ``snapshots``: the
+    suppressions table is written as a diff, and ``decision_changes`` keeps the base run's
+    decision of each address the last run changed (enough to rebuild the base run's
+    decisions for a rerun of the same night). A version-4 store's suppressions table holds
+    the decisions of its last finished run; its snapshots are dropped (a rerun of that
+    same night right after the upgrade reports its changes against no earlier run)."""
+    md = sa.MetaData()
+    sa.Table("decision_changes", md, *_changes_columns())
+    md.create_all(conn, checkfirst=False)
+    sa.Table("snapshots", sa.MetaData(), *_snapshot_columns()).drop(conn)
+    last = sa.func.max(runs_t.c.run_id)
+    conn.execute(
+        sa.insert(meta_t).from_select(
+            ["key", "value"],
+            sa.select(sa.literal(_META_SUPPRESSIONS_RUN), sa.cast(last, sa.String))
+            .where(runs_t.c.counts.is_not(None))
+            .having(last.is_not(None)),
+        )
+    )
+
+
 #: forward migrations, in order; migration *i* takes a store from version i to i + 1.
 #: Never edit a released step: append a new one.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
@@ -255,6 +294,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _m2_runs,
     _m3_snapshots,
     _m4_events_index,
+    _m5_decision_changes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -963,16 +1003,26 @@ class Store:
 
     # ------------------------------------------------------------------ suppressions
     def replace_suppressions(self, decisions: pd.DataFrame, *, run_id: int | None = None) -> int:
-        """Make the snapshot equal to the non-``keep`` rows of *decisions* (policy.decide)."""
+        """Make the table equal to the non-``keep`` rows of *decisions* (policy.decide).
+
+        Only what differs is written: rows of addresses no longer suppressed are deleted,
+        new and changed rows are written with *run_id*; a row that is exactly as stored
+        keeps its ``run_id`` (the run that last wrote it). Returns the number of rows.
+        """
         schema.require_columns(
             decisions, ["address", "decision", "rule", "reason", "since"], what="decisions"
         )
         d = decisions[decisions["decision"] != "keep"]
         n = len(d)
+        dup = d["address"].duplicated()
+        if dup.any():
+            raise InputError(
+                f"{int(dup.sum())} address(es) have more than one decision; decide() gives "
+                "one row per address."
+            )
         evidence = d["evidence"] if "evidence" in d else pd.Series(None, index=d.index)
         evidence = evidence.map(lambda e: e if e is None or isinstance(e, str) else json.dumps(e))
-        keys = ["address", "decision", "rule", "reason", "since", "flags", "evidence", "run_id"]
-        arrays = [
+        values = [
             _nullable(d["address"]),
             _nullable(d["decision"]),
             _nullable(d["rule"].fillna("")),
@@ -980,11 +1030,39 @@ class Store:
             _micros(d["since"]),
             _nullable(d["flags"].fillna("")) if "flags" in d else np.full(n, "", dtype=object),
             _nullable(evidence),
-            np.full(n, run_id, dtype=object),
         ]
         with self._connect() as conn:
-            conn.execute(sa.delete(suppressions_t))
-            _bulk_insert(conn, sa.insert(suppressions_t), keys, arrays)
+            stored = _transpose(
+                _fetch_raw(conn, sa.select(*[suppressions_t.c[k] for k in _SUPP_KEYS])),
+                len(_SUPP_KEYS),
+            )
+            # column by column in C (object ==: None == None), not row tuples in Python
+            at = pd.Index(stored[0]).get_indexer(values[0])  # stored addresses are unique
+            same = at >= 0
+            for old, new in zip(stored[1:], values[1:], strict=True):
+                same[same] &= old[at[same]] == new[same]
+            write = np.flatnonzero(~same)
+            gone = pd.Index(values[0]).get_indexer(stored[0]) < 0
+            drop = [*stored[0][gone].tolist(), *values[0][write[at[write] >= 0]].tolist()]
+            if drop:
+                stmt = sa.delete(suppressions_t).where(
+                    suppressions_t.c.address == sa.bindparam("a")
+                )
+                for part in _batches(drop):
+                    conn.execute(stmt, [{"a": a} for a in part])
+            if len(write):
+                _bulk_insert(
+                    conn,
+                    sa.insert(suppressions_t),
+                    [*_SUPP_KEYS, "run_id"],
+                    [*(v[write] for v in values), np.full(len(write), run_id, dtype=object)],
+                )
+            _upsert(
+                conn,
+                meta_t,
+                [{"key": _META_SUPPRESSIONS_RUN, "value": "" if run_id is None else str(run_id)}],
+                ["key"],
+            )
         return n
 
     def suppressions(self, columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -1049,50 +1127,110 @@ class Store:
         done = [r for r in self.runs() if r["counts"] is not None and r["as_of"] < when]
         return done[-1] if done else None
 
-    def save_snapshot(self, run_id: int, decisions: pd.DataFrame, *, as_of) -> int:
-        """Keep this run's non-``keep`` decisions (address, decision, rule).
-
-        Only the generations a later run can compare to are kept: this run's and that of
-        :meth:`base_run` (for a rerun of the same night).
-        """
-        d = decisions[decisions["decision"] != "keep"]
-        base = self.base_run(as_of=as_of)
-        keep_ids = [run_id] + ([base["run_id"]] if base else [])
+    def save_changes(
+        self,
+        run_id: int,
+        decisions: pd.DataFrame,
+        *,
+        base_run_id: int | None,
+        base_decisions: pd.DataFrame | None = None,
+    ) -> int:
+        """Keep, for the addresses whose decision differs between the base run and
+        *decisions* (this run's), the base run's decision: with the suppressions table
+        they rebuild the base run's decisions (:meth:`snapshot`) for a rerun of this
+        night. Only the last run's changes are kept. *base_decisions*: the base run's
+        (``snapshot(base_run_id)``, read before this run replaced the suppressions).
+        Returns how many were kept."""
+        base = base_decisions if base_decisions is not None else self.snapshot(base_run_id)
+        cols: list[np.ndarray] = []
+        if base_run_id is not None:
+            b_addr, b_dec, b_rule = _decision_arrays(base)
+            n_addr, n_dec, n_rule = _decision_arrays(decisions)
+            at = pd.Index(n_addr).get_indexer(b_addr)
+            hit = at >= 0
+            differs = ~hit  # released since the base run
+            differs[hit] = (n_dec[at[hit]] != b_dec[hit]) | (n_rule[at[hit]] != b_rule[hit])
+            new = pd.Index(b_addr).get_indexer(n_addr) < 0  # not suppressed by the base run
+            k = int(new.sum())
+            cols = [
+                np.concatenate([b_addr[differs], n_addr[new]]),
+                np.concatenate([b_dec[differs], np.full(k, "keep", dtype=object)]),
+                np.concatenate([b_rule[differs], np.full(k, "", dtype=object)]),
+            ]
+        n = len(cols[0]) if cols else 0
         with self._connect() as conn:
-            conn.execute(sa.delete(snapshots_t).where(snapshots_t.c.run_id.not_in(keep_ids)))
-            conn.execute(sa.delete(snapshots_t).where(snapshots_t.c.run_id == run_id))
-            _bulk_insert(
-                conn,
-                sa.insert(snapshots_t),
-                ["run_id", "address", "decision", "rule"],
-                [
-                    np.full(len(d), run_id, dtype=object),
-                    _nullable(d["address"]),
-                    _nullable(d["decision"]),
-                    _nullable(d["rule"].fillna("")),
-                ],
-            )
-        return len(d)
+            conn.execute(sa.delete(changes_t))
+            if n:
+                _bulk_insert(
+                    conn,
+                    sa.insert(changes_t),
+                    ["run_id", "address", "decision", "rule"],
+                    [np.full(n, run_id, dtype=object), *cols],
+                )
+            mark = json.dumps({"run_id": run_id, "base_run_id": base_run_id})
+            _upsert(conn, meta_t, [{"key": _META_CHANGES, "value": mark}], ["key"])
+        return n
 
     def snapshot(self, run_id: int | None) -> pd.DataFrame:
-        """A run's snapshot (address, decision, rule); empty for None or a pruned run."""
+        """A run's non-``keep`` decisions (address, decision, rule) while the store can still tell them: those of the run the suppressions table
+        holds, and of that run's base run (from :meth:`save_changes`); empty otherwise."""
         cols = ["address", "decision", "rule"]
-        rows = []
-        if run_id is not None:
-            with self._connect() as conn:
-                rows = _fetch_raw(
+        empty = pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+        if run_id is None:
+            return empty
+        with self._connect() as conn:
+            meta = dict(
+                conn.execute(
+                    sa.select(meta_t.c.key, meta_t.c.value).where(
+                        meta_t.c.key.in_([_META_SUPPRESSIONS_RUN, _META_CHANGES])
+                    )
+                ).all()
+            )
+            held = meta.get(_META_SUPPRESSIONS_RUN, "")
+            changes = json.loads(meta.get(_META_CHANGES) or "{}")
+            if held == str(run_id):
+                delta = None
+            elif (
+                held
+                and str(changes.get("run_id")) == held
+                and changes.get("base_run_id") == run_id
+            ):
+                delta = _fetch_raw(
                     conn,
-                    sa.select(*[snapshots_t.c[c] for c in cols]).where(
-                        snapshots_t.c.run_id == run_id
+                    sa.select(*[changes_t.c[c] for c in cols]).where(
+                        changes_t.c.run_id == int(held)
                     ),
                 )
-        df = pd.DataFrame.from_records(rows, columns=cols)
-        return df.astype("string")
+            else:
+                return empty
+            rows = _fetch_raw(conn, sa.select(*[suppressions_t.c[c] for c in cols]))
+        if delta is not None:
+            changed = {r[0] for r in delta}
+            rows = [r for r in rows if r[0] not in changed]
+            rows += [r for r in delta if r[1] != "keep"]
+        return pd.DataFrame.from_records(rows, columns=cols).astype("string")
 
     def last_run(self) -> dict | None:
         """The latest run that finished (has counts), or None."""
         done = [r for r in self.runs() if r["counts"] is not None]
         return done[-1] if done else None
+
+
+_SUPP_KEYS = ("address", "decision", "rule", "reason", "since", "flags", "evidence")
+
+
+def _batches(items: list, size: int = BATCH_ROWS) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _decision_arrays(decisions: pd.DataFrame | None) -> tuple[np.ndarray, ...]:
+    """address, decision, rule ("" for none) of the non-``keep`` rows, as object arrays."""
+    if decisions is None or not len(decisions):
+        return tuple(np.empty(0, dtype=object) for _ in range(3))
+    d = decisions[decisions["decision"] != "keep"]
+    rule = d["rule"].fillna("") if "rule" in d else pd.Series("", index=d.index)
+    return tuple(c.to_numpy(dtype=object) for c in (d["address"], d["decision"], rule))
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:

@@ -365,7 +365,7 @@ def test_a_failure_while_the_outputs_are_written_leaves_no_trace(job, monkeypatc
     elif fail_in == "report":
         monkeypatch.setattr(clean_mod, "_markdown", broken)
     else:
-        monkeypatch.setattr(Store, "save_snapshot", broken)
+        monkeypatch.setattr(Store, "save_changes", broken)
     second_night(job)
     with pytest.raises(OSError, match="simulated"):
         run(job, as_of=NIGHT2)

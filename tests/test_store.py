@@ -11,7 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -332,7 +332,52 @@ def test_suppressions_snapshot_is_replaced_each_run(tmp_path):
         store.replace_suppressions(d2, run_id=2)
         snap = store.suppressions()
         assert snap["address"].tolist() == ["b@x.de", "c@x.de"]
-        assert snap["run_id"].tolist() == [2, 2]
+        # only what changed is written: c@x.de is exactly as run 1 stored it
+        assert snap["run_id"].tolist() == [2, 1]
+        d3 = d2.assign(evidence=["[]", "[]", '[{"event_id":"e9"}]'])  # new evidence only
+        store.replace_suppressions(d3, run_id=3)
+        snap = store.suppressions()
+        assert snap["run_id"].tolist() == [2, 3]
+        assert snap.loc[1, "evidence"] == '[{"event_id":"e9"}]'
+        assert snap.loc[1, "since"] == pd.Timestamp("2025-01-01", tz="UTC")
+        with pytest.raises(InputError, match="more than one decision"):
+            store.replace_suppressions(pd.concat([d1, d1]), run_id=4)
+        assert store.suppressions()["run_id"].tolist() == [2, 3]  # refused: unchanged
+
+
+def test_replace_suppressions_writes_only_what_changed(tmp_path):
+    """A night changes a few decisions of a big list: the rest is not rewritten."""
+    n = 2_000
+    d = pd.DataFrame(
+        {
+            "address": [f"u{i}@x.de" for i in range(n)],
+            "decision": ["suppress"] * n,
+            "rule": ["hard"] * n,
+            "reason": ["Hard bounce"] * n,
+            "since": pd.to_datetime(["2026-01-01"] * n, utc=True),
+            "flags": [""] * n,
+            "evidence": ["[]"] * n,
+        }
+    )
+    d2 = d.copy()
+    d2.loc[5, "decision"] = "keep"  # released
+    d2.loc[7, "reason"] = "Hard bounce (again)"  # changed
+    d2 = pd.concat([d2, d.iloc[:1].assign(address="new@x.de")], ignore_index=True)
+    with Store(tmp_path / "s.db") as store:
+        store.replace_suppressions(d, run_id=1)
+        with store.transaction():
+            sqlite = store._conn.connection.driver_connection
+            before = sqlite.total_changes
+            store.replace_suppressions(d2, run_id=2)
+            written = sqlite.total_changes - before
+        got = store.suppressions().set_index("address")
+    # u5 deleted, u7 deleted and inserted again, new@x.de inserted, the meta row
+    assert written == 5
+    assert len(got) == n  # 2,000 - 1 released + 1 new
+    assert "u5@x.de" not in got.index and got.loc["new@x.de", "run_id"] == 2
+    assert got.loc["u7@x.de", "reason"] == "Hard bounce (again)"
+    assert got.loc["u7@x.de", "run_id"] == 2
+    assert (got.drop(["u7@x.de", "new@x.de"])["run_id"] == 1).all()
 
 
 def test_runs_record_as_of_and_counts(tmp_path):
@@ -536,39 +581,89 @@ def test_first_line_identity_needs_a_complete_line(tmp_path):
         file_identity(tmp_path / "missing.log")
 
 
-def test_snapshots_keep_the_base_of_a_rerun_and_prune_the_rest(tmp_path):
+def test_snapshots_rebuild_the_base_of_a_rerun_from_the_changes(tmp_path):
     def decisions(*pairs):
         return pd.DataFrame(
             {
                 "address": [a for a, _ in pairs],
                 "decision": [d for _, d in pairs],
                 "rule": ["hard" if d == "suppress" else "" for _, d in pairs],
+                "reason": ["r"] * len(pairs),
+                "since": pd.to_datetime([None] * len(pairs), utc=True),
             }
         )
 
+    def record(store, run_id, dec, as_of):
+        base = store.base_run(as_of=as_of)
+        base_id = base["run_id"] if base else None
+        previous = store.snapshot(base_id)
+        store.replace_suppressions(dec, run_id=run_id)
+        return store.save_changes(run_id, dec, base_run_id=base_id, base_decisions=previous)
+
     with Store(tmp_path / "s.db") as store:
         r1 = store.begin_run(as_of="2026-01-01")
-        store.save_snapshot(
-            r1, decisions(("a@x.de", "suppress"), ("b@x.de", "keep")), as_of="2026-01-01"
-        )
+        n1 = decisions(("a@x.de", "suppress"), ("b@x.de", "keep"), ("d@x.de", "reconfirm"))
+        assert record(store, r1, n1, "2026-01-01") == 0  # no base: nothing to keep
         store.finish_run(r1, {})
+        assert sorted(store.snapshot(r1)["address"]) == ["a@x.de", "d@x.de"]
         assert store.base_run(as_of="2026-01-01") is None  # same night: no earlier run
         assert store.base_run(as_of="2026-01-02")["run_id"] == r1
         r2 = store.begin_run(as_of="2026-01-02")
-        store.save_snapshot(r2, decisions(("c@x.de", "suppress")), as_of="2026-01-02")
+        n2 = decisions(("c@x.de", "suppress"), ("d@x.de", "reconfirm"))
+        # a@x.de released, c@x.de new; d@x.de unchanged is not kept
+        assert record(store, r2, n2, "2026-01-02") == 2
         store.finish_run(r2, {})
-        # a rerun of night 2 still compares with night 1, whose snapshot was kept
+        # a rerun of night 2 still compares with night 1, rebuilt from the changes
         r3 = store.begin_run(as_of="2026-01-02")
         assert store.base_run(as_of="2026-01-02")["run_id"] == r1
-        assert store.snapshot(r1)["address"].tolist() == ["a@x.de"]
-        store.save_snapshot(r3, decisions(("c@x.de", "suppress")), as_of="2026-01-02")
+        snap = store.snapshot(r1).sort_values("address")
+        assert snap["address"].tolist() == ["a@x.de", "d@x.de"]
+        assert snap["decision"].tolist() == ["suppress", "reconfirm"]
+        assert snap["rule"].tolist() == ["hard", ""]
+        n3 = decisions(("c@x.de", "suppress"), ("e@x.de", "suppress"))
+        assert record(store, r3, n3, "2026-01-02") == 4  # a, c, d, e against night 1
         store.finish_run(r3, {})
-        assert len(store.snapshot(r2)) == 0  # superseded by the rerun: pruned
-        assert len(store.snapshot(r1)) == 1 and len(store.snapshot(r3)) == 1
+        assert len(store.snapshot(r2)) == 0  # superseded by the rerun: no longer known
+        assert sorted(store.snapshot(r1)["address"]) == ["a@x.de", "d@x.de"]
+        assert sorted(store.snapshot(r3)["address"]) == ["c@x.de", "e@x.de"]
         r4 = store.begin_run(as_of="2026-01-03")
-        store.save_snapshot(r4, decisions(), as_of="2026-01-03")
+        record(store, r4, decisions(), "2026-01-03")
         assert len(store.snapshot(r1)) == 0  # no longer anyone's base
+        assert len(store.snapshot(r3)) == 3 - 1  # r4's base: rebuilt
         assert store.snapshot(None).columns.tolist() == ["address", "decision", "rule"]
+
+
+def test_migration_5_keeps_the_last_runs_suppressions_as_its_snapshot(tmp_path):
+    """A version-4 store (full snapshots per run) upgraded: its suppressions table is the
+    last finished run's decisions, so the next night still reports its changes."""
+    from listcare import store as store_mod
+
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        store_mod._migrate(conn, target=4)
+        conn.execute(
+            sa.insert(store_mod.runs_t),
+            [
+                {"as_of": datetime(2026, 1, 1), "counts": "{}"},
+                {"as_of": datetime(2026, 1, 2), "counts": "{}"},
+                {"as_of": datetime(2026, 1, 3), "counts": None},  # crashed: never finished
+            ],
+        )
+        conn.execute(
+            sa.insert(store_mod.suppressions_t),
+            [{"address": "a@x.de", "decision": "suppress", "rule": "hard", "reason": "r",
+              "run_id": 2}],
+        )
+        assert "snapshots" in sa.inspect(conn).get_table_names()
+    engine.dispose()
+    with Store(path) as store:
+        assert store.schema_version == store_mod.SCHEMA_VERSION
+        assert store.snapshot(2)["address"].tolist() == ["a@x.de"]
+        assert len(store.snapshot(1)) == 0
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "snapshots" not in tables and "decision_changes" in tables
 
 
 def test_last_deliveries_and_counts_by_kind(tmp_path):
