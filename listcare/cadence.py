@@ -43,6 +43,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from .dates import parse_dates  # the one list-date reader, shared with the policy
 from .exceptions import ColumnError, ConfigError, InputError, sample
 
 __all__ = ["plan_cadence", "CadencePlan", "CapacityWarning", "interval_for_target", "MONTH_DAYS"]
@@ -383,44 +384,13 @@ def _state_delivered_days(state, as_of: pd.Timestamp, folded: np.ndarray) -> np.
 def _parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Day numbers (days since 1970-01-01, UTC) and a mask of cells that are not dates.
 
-    Empty cells are simply missing (never contacted), not bad. Cells in another format
-    than the first one (or padded with spaces) get a second, slower, per-cell try.
+    Empty cells are simply missing (never contacted), not bad. The rules (ISO first,
+    dotted day-first, slashed decided per column) are :func:`listcare.dates.parse_dates`.
     """
-    if pd.api.types.is_datetime64_any_dtype(col):
-        ns = pd.to_datetime(col, utc=True).dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
-        bad = np.zeros(len(col), dtype=bool)
-    else:
-        raw = col.to_numpy(dtype=object)
-        missing = pd.isna(raw) | (raw == "")
-        values = raw.copy()
-        values[missing] = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            ns = _utc_ns(pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601"))
-            failed = np.flatnonzero(np.isnat(ns) & ~missing)
-            if failed.size:
-                text = pd.Series(raw[failed]).astype(str).str.strip()
-                blank = (text == "").to_numpy()
-                missing[failed[blank]] = True
-                # 27.11.2026 is day-first wherever dots are used (German Excel exports):
-                # read it so, not as dateutil's month-first guess
-                dotted = text.str.match(r"\d{1,2}\.\d{1,2}\.\d{2,4}").to_numpy() & ~blank
-                retry = pd.to_datetime(text.where(dotted), utc=True, errors="coerce", format="%d.%m.%Y")
-                rest = retry.isna().to_numpy() & ~blank
-                if rest.any():
-                    retry = retry.copy()
-                    retry[rest] = pd.to_datetime(
-                        text[rest], utc=True, errors="coerce", format="mixed", dayfirst=bool(dotted.any())
-                    )
-                ns[failed] = _utc_ns(pd.DatetimeIndex(retry))
-        bad = np.isnat(ns) & ~missing
-    days = ns.astype("datetime64[D]").astype(np.int64)
-    days[np.isnat(ns)] = np.iinfo(np.int64).min
+    ns, bad = parse_dates(col)
+    days = ns.view("M8[ns]").astype("datetime64[D]").astype(np.int64)
+    days[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).min
     return days, bad
-
-
-def _utc_ns(index: pd.DatetimeIndex) -> np.ndarray:
-    return np.asarray(index.tz_convert(None), dtype="datetime64[ns]").copy()
 
 
 def _channels(col: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,8 @@ Every command has an example in its help. Exit codes (also in the README):
 65     bad data (e.g. no email column found, a table lacks a column)
 66     an input file cannot be opened or read
 70     a cleaning run would lose or duplicate rows; nothing was written
-74     the state store cannot be opened or written
+73     an output file or folder cannot be created or written
+74     the state store (or its lock file) cannot be opened or written
 75     another run holds the lock; try again later
 78     a setting or config file is invalid
 =====  ==========================================================================
@@ -262,16 +263,30 @@ def plan_command(contacts_path, store_path, every, target_bounce_rate, visibilit
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Policy settings (TOML; see README, 'Suppression policy').")
 @click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@click.option("--acquired", "acquired_column", metavar="NAME",
+              help="The column with each contact's acquisition date (default: acquired_at).")
+@click.option("--last-contacted", "last_contacted_column", metavar="NAME",
+              help="The column with each contact's last contact date (default: last_contacted_at).")
+@click.option("-v", "--verbose", "verbose_here", is_flag=True,
+              help="Print the summary and log what is done to stderr (as 'listcare -v clean').")
 @_handle_errors
 def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_run, no_dns,
-                  nameserver, config_path, email_column):
+                  nameserver, config_path, email_column, acquired_column, last_contacted_column,
+                  verbose_here):
     """The nightly job: split a contact list into clean, suppressed and reconfirm.
 
     Reads only the new bounce evidence (log checkpoints survive logrotate), validates the
     addresses (DNS answers are cached in the store), decides every address from the whole
     event history (README, "Suppression policy"), checks that every input row lands in
     exactly one output, commits the store and only then replaces the outputs. Safe to
-    rerun; a second overlapping run exits with code 75. Quiet unless --verbose.
+    rerun. Quiet without a terminal (cron): it prints only the sender-reputation alert,
+    unreadable evidence and errors; --verbose prints the summary and logs.
+
+    \b
+    Exit codes: 0 done; 65 bad data (e.g. no email column, malformed CSV);
+    66 an input cannot be read; 70 rows would be lost (nothing written);
+    73 an output cannot be written; 74 the store cannot be opened or written;
+    75 another run holds the lock (cron: try again next time); 78 bad setting.
 
     \b
     Example:
@@ -286,6 +301,8 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
 
     from .nightly import clean
 
+    if verbose_here:
+        logging.getLogger().setLevel(logging.INFO)
     if as_of is None:
         as_of = _dt.datetime.now(_dt.UTC).date().isoformat()
     paths = []
@@ -295,7 +312,8 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     report = clean(
         contacts_path, paths, store=store_path, out_dir=out_dir, as_of=as_of,
         dry_run=dry_run, check_dns=not no_dns, config=config_path, nameserver=nameserver,
-        email_column=email_column,
+        email_column=email_column, acquired_column=acquired_column,
+        last_contacted_column=last_contacted_column,
     )
     o = report["outcomes"]
     ch = report["changes"]
@@ -304,10 +322,14 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
         f"listcare clean{' (dry run: nothing written)' if dry_run else ''}: {o['rows']} rows "
         f"as of {report['as_of'][:10]} -> {out_dir}",
         f"  rows: clean {o['clean']}, suppressed {o['suppressed']}, reconfirm {o['reconfirm']}",
-        f"  new events {run['new_events']} ({run['lines_read']} log lines read, "
-        f"{run['skipped_records']} records skipped); addresses: newly suppressed "
-        f"{sum(ch['newly_suppressed'].values())}, released {ch['released']}",
+        f"  events: {run['new_events']} new in this run ({run['lines_read']} log lines read, "
+        f"{run['skipped_records']} records skipped), "
+        f"{report['events']['new_since_last_run']} since "
+        + (f"the run as of {ch['since_run_as_of']}" if ch["since_run_as_of"] else "the start"),
+        f"  this list's addresses: newly suppressed {sum(ch['newly_suppressed'].values())}, "
+        f"newly to reconfirm {ch['newly_reconfirm']}, released {ch['released']}",
     ]
+    lines.extend(f"  note: {n}" for n in report.get("notes") or [])
     blocks = report["sender_reputation"]["blocks_30_days"]
     alert = None
     if blocks:
@@ -316,7 +338,7 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
         lines.append(alert)
     # quiet under cron (no terminal): only what needs a person's attention, so that cron
     # mails the reputation alert and errors, not a summary every night
-    verbose = click.get_current_context().find_root().params.get("verbose", False)
+    verbose = verbose_here or click.get_current_context().find_root().params.get("verbose", False)
     # unreadable evidence needs a person too: a bounce log that silently stopped parsing
     # would let dead addresses through night after night
     skipped = None

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write, atomic_write_bytes
-from .exceptions import ColumnError, InputError, ListcareError, sample
+from .exceptions import ColumnError, FormatError, InputError, ListcareError, sample
 from .schema import EMAIL_COLUMN_NAMES
 
 __all__ = ["read_contacts", "write_contacts", "find_email_column", "escape_formulas", "example_path"]
@@ -304,11 +304,13 @@ def _read_csv(data: bytes, name: str, *, sep, encoding) -> tuple[pd.DataFrame, d
                 **kwargs,
             )
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-        raise InputError(
+        raise FormatError(
             f"The contact list {name} is not consistent CSV with separator {sep!r}: "
             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}. "
             "A row has more fields than the header (an unquoted separator or quote in a "
-            "value?); fix that row or pass sep=... if the separator was guessed wrong."
+            "value?); fix that row, or, if the separator was guessed wrong, name it: "
+            "read_contacts(..., sep=';') in Python, or a first line 'sep=;' in the file "
+            "(Excel's own convention, which every listcare command reads)."
         ) from None
     except pd.errors.EmptyDataError:
         raise InputError(f"The contact list {name} is empty: it has no header and no rows.") from None

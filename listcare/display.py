@@ -354,7 +354,11 @@ class Report(dict):
                     ["newly to reconfirm", num(ch.get("newly_reconfirm", 0))],
                     ["no longer suppressed or to reconfirm", num(ch.get("released", 0))],
                 ],
-                caption=f"changes since the run as of {since}" if since else "changes (first run)",
+                caption=(
+                    f"changes since the run as of {since}, addresses on this list"
+                    if since
+                    else "changes (first run), addresses on this list"
+                ),
             )
         ev = self.get("events")
         if ev:

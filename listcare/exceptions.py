@@ -34,6 +34,19 @@ class ColumnError(InputError):
         self.seen = tuple(seen)
 
 
+class FormatError(InputError):
+    """An input file was read but its content is malformed (e.g. a CSV row with more
+    fields than the header)."""
+
+    exit_code = 65  # EX_DATAERR: the file is there; its data is bad
+
+
+class OutputError(ListcareError):
+    """An output file or folder cannot be created or written."""
+
+    exit_code = 73  # EX_CANTCREAT
+
+
 class ConfigError(ListcareError):
     """A setting (TOML config, option, resolver, nameserver) is invalid."""
 
@@ -70,6 +83,8 @@ __all__ = [
     "ListcareError",
     "InputError",
     "ColumnError",
+    "FormatError",
+    "OutputError",
     "ConfigError",
     "StoreError",
     "LockedError",

@@ -47,7 +47,14 @@ import pandas as pd
 
 from . import schema
 from .display import ROWS_NOTE, Report, decay_sentences
-from .exceptions import ConservationError, InputError, ListcareError, LockedError
+from .exceptions import (
+    ConservationError,
+    InputError,
+    ListcareError,
+    LockedError,
+    OutputError,
+    StoreError,
+)
 from .policy import _KIND as _KIND_CODE
 from .policy import (
     Policy,
@@ -107,7 +114,10 @@ def _locked(path: Path) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise InputError(f"Cannot create the lock file {str(path)!r}: {exc.strerror}.") from exc
+        raise StoreError(
+            f"Cannot create the lock file {str(path)!r} beside the store: {exc.strerror}. "
+            "The store's folder must be writable by the user the job runs as."
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -122,6 +132,15 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _make_folder(path: Path, what: str, error: type[ListcareError], mode: int) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+    except FileExistsError:
+        raise error(f"The {what} {str(path)!r} is a file; give a folder.") from None
+    except OSError as exc:
+        raise error(f"Cannot create the {what} {str(path)!r}: {exc.strerror}.") from None
 
 
 # =========================================================================== job
@@ -141,6 +160,8 @@ def clean(
     config=None,
     nameserver: str | None = None,
     email_column: str | None = None,
+    acquired_column: str | None = None,
+    last_contacted_column: str | None = None,
 ) -> dict:
     """Run the nightly job once; returns the report (also written as report.json/.md).
 
@@ -149,7 +170,10 @@ def clean(
     mail files, Maildir folders, provider exports). *store*: a :class:`Store` or its
     path/URL. *config*: a TOML path, a :class:`~listcare.policy.Policy` or None
     (defaults). *dry_run*: compute and return the report but change nothing (no store
-    writes, no output files).
+    writes, no output files). *acquired_column* / *last_contacted_column*: the list's
+    columns with the acquisition and last-contact dates, when they are not named
+    ``acquired_at`` / ``last_contacted_at`` (the sunset rule and the decay figures use
+    them; a list without either is aged by its deliveries alone, and the report says so).
 
     Example::
 
@@ -160,11 +184,26 @@ def clean(
     policy = config if isinstance(config, Policy) else load_policy(config)
     out_dir = Path(out_dir)
     store_path = None if isinstance(store, Store) else _resolve_target(store)[1]
+    if isinstance(contacts, (str, os.PathLike)) and not Path(contacts).is_file():
+        from .contacts import read_contacts
+
+        read_contacts(contacts, email_column=email_column)  # its clear error, before any file
+    if store_path is not None and store_path.is_dir():
+        check_store_path(store_path)  # its clear error, before anything is created
+    if not dry_run:
+        if store_path is not None:
+            # owner-only: the store holds every address (a crontab's state/ folder need
+            # not exist before the first night, as out/ need not)
+            _make_folder(store_path.parent, "store's folder", StoreError, 0o700)
+        _make_folder(out_dir, "output folder", OutputError, 0o777)
     if store_path is not None and store_path.parent.resolve() != out_dir.resolve():
         check_store_path(store_path)  # before anything is created (a store in out/ is fine)
-    if not dry_run:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    elif not isinstance(store, Store):
+    if not dry_run and not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"Cannot write into the output folder {str(out_dir)!r}: permission denied. "
+            "Nothing was done."
+        )
+    if dry_run and not isinstance(store, Store):
         path = _resolve_target(store)[1]
         if path is not None and not path.exists():
             # a dry run against a store that does not exist yet: a throwaway one, so
@@ -184,6 +223,8 @@ def clean(
                         config=policy,
                         nameserver=nameserver,
                         email_column=email_column,
+                        acquired_column=acquired_column,
+                        last_contacted_column=last_contacted_column,
                     )
     if dry_run and not out_dir.is_dir():
         out_dir = Path(".")  # nothing is written in a dry run; a server store's lock needs a folder
@@ -202,6 +243,10 @@ def clean(
                 check_dns,
                 nameserver,
                 email_column,
+                {
+                    "acquired_column": acquired_column,
+                    "last_contacted_column": last_contacted_column,
+                },
             )
         finally:
             if own:
@@ -209,7 +254,17 @@ def clean(
 
 
 def _run(
-    contacts, bounces, st, out_dir, as_of, policy, dry_run, check_dns, nameserver, email_column
+    contacts,
+    bounces,
+    st,
+    out_dir,
+    as_of,
+    policy,
+    dry_run,
+    check_dns,
+    nameserver,
+    email_column,
+    date_columns,
 ):
     from .contacts import find_email_column, read_contacts
 
@@ -247,15 +302,13 @@ def _run(
         checked = _validate(cdf, cached, check_dns, nameserver, col)
         timings["validate"] = time.perf_counter() - t
         t = time.perf_counter()
-        prepared = prepare_contacts(cdf, col, checked[0])  # the policy's keys, codes, dates
+        # the policy's keys, codes and dates
+        prepared = prepare_contacts(cdf, col, checked[0], **date_columns)
         # what the decay fit imports (a quarter of a second), while this thread is free
         import scipy.optimize  # noqa: F401
 
         timings["prepare_contacts"] = time.perf_counter() - t
         return cdf, path, col, checked, prepared
-
-    if not isinstance(contacts, pd.DataFrame) and not Path(contacts).is_file():
-        read_contacts(contacts, email_column=email_column)  # its clear error, before any work
 
     # the pool's exit waits for the worker (never left running, whatever happens here)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listcare-contacts") as pool:
@@ -296,6 +349,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 t = time.perf_counter()
                 cdf, contacts_path, email_col, checked, prepared = contacts_job.result()
                 validation, fresh_domains, cached_n = checked
+                undated = prepared["acquired_at"] is None and prepared["last_contacted_at"] is None
                 timings["wait_for_contacts"] = time.perf_counter() - t
                 st.put_validation(fresh_domains, checked_at=as_of)
 
@@ -329,10 +383,14 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 decay, model, starts = _decay(cdf, email_col, keys, decisions, per_row, as_of)
                 del keys
                 cohorts = _cohorts(st, starts, model, decay, as_of) if not dry_run else None
+                on_list = np.zeros(len(decisions), dtype=bool)
+                listed = np.asarray(row_codes)
+                on_list[listed[listed >= 0]] = True
                 report = _report(
                     cdf,
                     per_row,
                     decisions,
+                    on_list,
                     st.count_by_kind(after=as_of - pd.Timedelta(days=30), until=as_of),
                     sum(st.count_by_kind(until=as_of).values()),
                     previous,
@@ -342,6 +400,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     policy,
                     decay,
                 )
+                report["notes"] = _notes(undated)
                 timings["report"] = time.perf_counter() - t
 
                 t = time.perf_counter()
@@ -519,8 +578,10 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     """Each contact row's decision; the three output tables (input columns, input order).
 
     *row_codes*: each validation row's position in *decisions* (from policy._decide);
-    without it, the rows are matched by address key.
+    without it, the rows are matched by address key. The columns the job adds are made
+    writable in the list's own encoding (:func:`_writable`).
     """
+    encoding = _output_encoding(cdf)
     if row_codes is not None and len(row_codes) == len(validation):
         codes = np.asarray(row_codes, dtype=np.int64)
     else:
@@ -576,7 +637,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
         out = cdf[mask].copy()
         for c in cols:
             name = c if c not in cdf.columns else f"listcare_{c}"
-            out[name] = per_row.loc[mask, c].astype(str).to_numpy()
+            out[name] = _writable(per_row.loc[mask, c].astype(str).to_numpy(), encoding)
         return out
 
     outputs = {
@@ -598,6 +659,49 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     return outputs, per_row, positions
 
 
+def _output_encoding(cdf: pd.DataFrame) -> str:
+    """The encoding the three lists are written in: the CSV list's own; UTF-8 with a BOM
+    for an .xlsx or Parquet list (the outputs are CSV, and Excel reads a BOM-less UTF-8
+    file as the local code page: umlauts would come out garbled)."""
+    info = cdf.attrs.get("listcare") or {}
+    if info.get("format", "csv") != "csv":
+        return "utf-8-sig"
+    return info.get("encoding") or "utf-8"
+
+
+def _writable(values: np.ndarray, encoding: str) -> np.ndarray:
+    """*values* with every character that *encoding* cannot write as a JSON escape.
+
+    What the job adds to a row (a remote server's bounce text in ``reason``, the
+    ``evidence`` JSON) can hold characters that the list's own encoding, e.g. cp1252,
+    has not: writing them would fail the run, and every run after it, until the
+    evidence ages out. ``\\u90ae`` (two escapes for a character outside the BMP, as JSON
+    writes it) is lossless, keeps the evidence valid JSON and can be read by a person.
+    """
+    if encoding.replace("_", "-").lower().startswith("utf"):
+        return values
+    try:
+        "\n".join(values).encode(encoding)  # one C-level check: nearly always fine
+        return values
+    except UnicodeEncodeError:
+        pass
+    out = values.copy()
+    for i, v in enumerate(values):
+        try:
+            v.encode(encoding)
+        except UnicodeEncodeError:
+            out[i] = "".join(ch if _encodes(ch, encoding) else json.dumps(ch)[1:-1] for ch in v)
+    return out
+
+
+def _encodes(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _check_conservation(n_rows: int, positions: dict) -> None:
     """Every input row (by position) in exactly one output, else ConservationError."""
     counts = {k: len(v) for k, v in positions.items()}
@@ -616,9 +720,13 @@ def _check_conservation(n_rows: int, positions: dict) -> None:
 
 
 def _report(
-    cdf, per_row, decisions, counts_30d, total, previous, base, new_since, as_of, policy, decay
+    cdf, per_row, decisions, on_list, counts_30d, total, previous, base, new_since, as_of, policy,
+    decay,
 ) -> dict:
-    """What happened, deterministically: the same store state gives the same report."""
+    """What happened, deterministically: the same store state gives the same report.
+
+    *on_list*: which rows of *decisions* are addresses of this list (the policy decides
+    for every address of the store's history too)."""
     dec = per_row["decision"]
     outcomes = {
         "rows": len(cdf),
@@ -636,20 +744,23 @@ def _report(
     )
     flags = {str(k): int(flagged[k]) for k in sorted(flagged)}
 
-    # ---- what changed since the last run of an earlier night (both sides: one row per
-    # address, as the policy decides them)
-    now = decisions.loc[decisions["decision"] != "keep", ["address", "decision", "rule"]]
+    # ---- what changed since the last run of an earlier night, for the addresses on this
+    # list (one row per address, as the policy decides them). The store decides for every
+    # address it has seen, but an address that merely left the list was not "released",
+    # and one that is not on it is not news about this list.
+    listed = decisions.loc[on_list, ["address", "decision", "rule"]]
+    now = listed[listed["decision"].to_numpy(dtype=object) != "keep"]
     now_dec = now["decision"].to_numpy(dtype=object)
     before_dec = np.full(len(now), "", dtype=object)  # "": not in that snapshot
     released = 0
     if len(previous):
         prev = previous.drop_duplicates("address")
-        at = pd.Index(prev["address"].to_numpy(dtype=object)).get_indexer(
-            now["address"].to_numpy(dtype=object)
-        )
+        prev_index = pd.Index(prev["address"].to_numpy(dtype=object))
+        at = prev_index.get_indexer(now["address"].to_numpy(dtype=object))
         hit = at >= 0
         before_dec[hit] = prev["decision"].to_numpy(dtype=object)[at[hit]]
-        released = len(prev) - int(hit.sum())
+        kept = listed[listed["decision"].to_numpy(dtype=object) == "keep"]
+        released = int((prev_index.get_indexer(kept["address"].to_numpy(dtype=object)) >= 0).sum())
     newly = (now_dec == "suppress") & (before_dec != "suppress")
     changes: dict = {
         "since_run_as_of": base["as_of"].date().isoformat() if base else None,
@@ -673,7 +784,12 @@ def _report(
         "outcomes": outcomes,
         "rules": by_rule,
         "flags": flags,
-        "addresses": {str(k): int(v) for k, v in decisions["decision"].value_counts().items()},
+        "addresses": {str(k): int(v) for k, v in listed["decision"].value_counts().items()},
+        "suppression_list": {
+            str(k): int(v)
+            for k, v in decisions["decision"].value_counts().items()
+            if k != "keep"
+        },
         "changes": changes,
         "events": {
             "total": int(total),
@@ -864,6 +980,27 @@ def _iso(ts) -> str | None:
     return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).isoformat()
 
 
+def _notes(undated: bool) -> list[str]:
+    """What a reader of the report should know about how far its figures go."""
+    notes = []
+    if undated:
+        notes.append(
+            "The list has no acquired_at or last_contacted_at column: contacts are aged "
+            "by their deliveries in the store alone, so the sunset rule cannot send a "
+            "never-mailed contact to reconfirm. Name your date columns with "
+            "--acquired / --last-contacted (Python: acquired_column=, last_contacted_column=)."
+        )
+    return notes
+
+
+def _suppression_list_line(counts: dict) -> str:
+    return (
+        f"The suppression list (every address the store has seen, on this list or not) "
+        f"holds {counts.get('suppress', 0)} suppressed addresses and "
+        f"{counts.get('reconfirm', 0)} to reconfirm."
+    )
+
+
 def _markdown(report: dict) -> str:
     o = report["outcomes"]
     lines = [
@@ -878,6 +1015,7 @@ def _markdown(report: dict) -> str:
         "",
         ROWS_NOTE,
         "",
+        *[f"> Note: {n}\n" for n in report.get("notes") or []],
         "## Why",
         "",
         "| outcome | rule | rows |",
@@ -895,14 +1033,16 @@ def _markdown(report: dict) -> str:
     ch = report["changes"]
     lines += ["", "## Changes", ""]
     if ch["since_run_as_of"]:
-        lines.append(f"Since the run as of {ch['since_run_as_of']}:")
+        lines.append(f"Since the run as of {ch['since_run_as_of']}, of this list's addresses:")
     else:
-        lines.append("First run: everything is new.")
+        lines.append("First run: everything is new. Of this list's addresses:")
     ns = ", ".join(f"{k} {v}" for k, v in ch["newly_suppressed"].items()) or "none"
     lines += [
         f"- newly suppressed addresses: {sum(ch['newly_suppressed'].values())} ({ns})",
         f"- addresses newly to reconfirm: {ch['newly_reconfirm']}",
         f"- addresses no longer suppressed or to reconfirm: {ch['released']}",
+        "",
+        _suppression_list_line(report.get("suppression_list") or {}),
         "",
         "## Bounces (last 30 days)",
         "",
@@ -952,10 +1092,29 @@ def _write_tables(out_dir: Path, outputs: dict, cdf, pending: list[Path]) -> flo
         tmp = out_dir / f".{name}.csv{_PENDING}"
         csv_tmp = tmp.with_name(tmp.name + ".csv")
         pending.extend([tmp, csv_tmp])
-        write_contacts(outputs[name], csv_tmp, like=cdf if "listcare" in cdf.attrs else None)
-        os.replace(csv_tmp, tmp)
+        with _writing(out_dir, f"{name}.csv"):
+            write_contacts(
+                outputs[name],
+                csv_tmp,
+                like=cdf if "listcare" in cdf.attrs else None,
+                encoding=_output_encoding(cdf),
+            )
+            os.replace(csv_tmp, tmp)
         pending.remove(csv_tmp)
     return time.perf_counter() - t
+
+
+@contextlib.contextmanager
+def _writing(out_dir: Path, name: str) -> Iterator[None]:
+    """An OS error while an output is written as :class:`OutputError` naming the output
+    (not its hidden temporary file); nothing was committed or replaced."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot write {name} in {str(out_dir)!r}: {exc.strerror or exc}. Nothing was "
+            "committed and the previous outputs are untouched."
+        ) from exc
 
 
 def _write_report_files(out_dir: Path, report: dict, chart: dict | None, pending: list) -> None:
@@ -967,11 +1126,14 @@ def _write_report_files(out_dir: Path, report: dict, chart: dict | None, pending
         pending.append(p)
         return p
 
-    atomic_write_bytes(target("decay.png"), _chart(report, chart or {}, out_dir / "decay.png"))
-    atomic_write_text(target("report.md"), _markdown(report))
-    atomic_write_text(
-        target("report.json"), json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
-    )
+    with _writing(out_dir, "decay.png"):
+        atomic_write_bytes(target("decay.png"), _chart(report, chart or {}, out_dir / "decay.png"))
+    with _writing(out_dir, "report.md"):
+        atomic_write_text(target("report.md"), _markdown(report))
+    with _writing(out_dir, "report.json"):
+        atomic_write_text(
+            target("report.json"), json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
+        )
 
 
 def _publish(pending: list[Path], out_dir: Path) -> dict:

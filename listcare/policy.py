@@ -52,7 +52,8 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .exceptions import ConfigError, InputError
+from .dates import parse_dates  # the one list-date reader, shared with cadence
+from .exceptions import ColumnError, ConfigError, InputError, sample
 
 __all__ = [
     "Policy",
@@ -372,7 +373,12 @@ def _prepare_events(events: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Data
 
 
 def prepare_contacts(
-    contacts: pd.DataFrame | None, email_column: str | None = None, validation=None
+    contacts: pd.DataFrame | None,
+    email_column: str | None = None,
+    validation=None,
+    *,
+    acquired_column: str | None = None,
+    last_contacted_column: str | None = None,
 ) -> dict:
     """What the policy derives from the contact rows and their validation rows, before
     it sees any event: the address keys, their integer codes (first appearance: contacts,
@@ -387,8 +393,18 @@ def prepare_contacts(
 
         col = find_email_column(contacts, email_column)
         ckey = _address_keys(contacts[col])
-        out["acquired_at"] = _contact_dates(contacts, "acquired_at")
-        out["last_contacted_at"] = _contact_dates(contacts, "last_contacted_at")
+        for key, named in (
+            ("acquired_at", acquired_column),
+            ("last_contacted_at", last_contacted_column),
+        ):
+            if named is not None and named not in contacts.columns:
+                raise ColumnError(
+                    f"The contact list has no column {named!r} (given for {key}); its "
+                    f"columns are {sample(map(str, contacts.columns), 12)}.",
+                    missing=[named],
+                    seen=contacts.columns,
+                )
+            out[key] = _contact_dates(contacts, named or key)
         parts.append(ckey)
     if validation is not None:
         schema.require_columns(validation, ["email", "status", "reason"], what="validation table")
@@ -446,13 +462,7 @@ def _contact_dates(contacts: pd.DataFrame, column: str) -> np.ndarray | None:
     """A contacts date column as int64 ns (NaT where empty or unreadable)."""
     if column not in contacts.columns:
         return None
-    raw = contacts[column]
-    d = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
-    retry = d.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-    if retry.any():  # not ISO: e.g. 27.11.2026 or 11/27/2026 (dayfirst is ambiguous)
-        d = d.copy()
-        d[retry] = pd.to_datetime(raw[retry], utc=True, errors="coerce", format="mixed")
-    return d.array.asi8.copy()
+    return parse_dates(contacts[column])[0]
 
 
 def _bool_col(df: pd.DataFrame, name: str) -> np.ndarray:

@@ -3,10 +3,13 @@ real logrotate renames, a real DNS server, real flock and real kill -9."""
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -17,7 +20,7 @@ import pandas as pd
 import pytest
 
 from listcare.contacts import read_contacts
-from listcare.exceptions import ColumnError, ConservationError, LockedError
+from listcare.exceptions import ColumnError, ConservationError, LockedError, OutputError
 from listcare.nightly import OUTPUT_FILES, _check_conservation, clean, lock_path_for
 from listcare.store import Store
 
@@ -229,6 +232,33 @@ def test_next_night_after_logrotate_reads_only_what_is_new(job):
     )
 
 
+def test_changes_count_this_lists_addresses_and_leaving_the_list_is_not_a_release(job):
+    """The store decides for every address it has seen; the report's changes are about
+    the list. Rows dropped from the list are not "released"."""
+    with open(job / "mail.log", "a") as f:  # a hard bounce of an address not on the list
+        f.write(hard("Nov  2 10:00:00", "elsewhere@firma.de"))
+    first = run(job)
+    assert first["changes"]["newly_suppressed"] == {"hard": 1, "invalid": 1}  # not elsewhere@
+    assert first["suppression_list"]["suppress"] == 3  # hard@, kein-at-zeichen, elsewhere@
+    assert first["addresses"] == {"keep": 4, "suppress": 2, "reconfirm": 1}
+    md = (job / "out" / "report.md").read_text()
+    assert "of this list's addresses" in md and "holds 3 suppressed addresses" in md
+    # next night: the invalid row and the sunset row left the list (the marketer removed
+    # them), hard@firma.de is still suppressed by its bounce
+    kept = [line for line in CONTACTS.split("\r\n") if not line.startswith(("kein", "old@"))]
+    (job / "contacts.csv").write_bytes("\r\n".join(kept).encode("cp1252"))
+    second_night(job)
+    second = run(job, as_of=NIGHT2)
+    assert second["changes"]["released"] == 0
+    assert second["changes"]["newly_suppressed"] == {"soft": 1}
+    assert second["outcomes"]["rows"] == N_ROWS - 2
+    # a delivery to a suppressed address of the list releases it, and is counted
+    with open(job / "mail.log", "a") as f:
+        f.write(sent("Nov 27 11:00:00", "hard@firma.de"))
+    third = run(job, as_of="2026-11-29")
+    assert third["changes"]["released"] == 1
+
+
 def test_dry_run_changes_nothing(job):
     report = run(job, dry_run=True)
     assert report["outcomes"]["rows"] == N_ROWS and report["run"]["dry_run"] is True
@@ -367,8 +397,13 @@ def test_a_failure_while_the_outputs_are_written_leaves_no_trace(job, monkeypatc
     else:
         monkeypatch.setattr(Store, "save_changes", broken)
     second_night(job)
-    with pytest.raises(OSError, match="simulated"):
+    # an output that cannot be written is named as such (exit code 73), not by its
+    # hidden temporary file
+    expected = OSError if fail_in == "store" else OutputError
+    with pytest.raises(expected, match="simulated") as err:
         run(job, as_of=NIGHT2)
+    if fail_in != "store":
+        assert ".pending" not in str(err.value) and "untouched" in str(err.value)
     assert outputs(job) == before
     assert sorted(p.name for p in (job / "out").iterdir()) == sorted(before)
     with Store(job / "listcare.db") as store:
@@ -562,7 +597,7 @@ def test_cron_run_warns_about_unreadable_bounce_records(tmp_path):
 @pytest.mark.parametrize(
     ("store", "as_of", "code"),
     [
-        ("missing/folder/s.db", "2026-11-01", 74),  # StoreError, before any lock file
+        ("afile/s.db", "2026-11-01", 74),  # its folder cannot be made: before any lock file
         ("DIR", "2026-11-01", 74),  # a folder is no store file
         ("s.db", "yesterday", 78),  # ConfigError: a setting, not an unreadable input
     ],
@@ -573,6 +608,7 @@ def test_cli_clean_bad_store_or_date_exit_codes_and_leave_nothing(tmp_path, stor
     from listcare.cli import main
 
     store_path = tmp_path if store == "DIR" else tmp_path / store
+    (tmp_path / "afile").write_text("not a folder")
     before = sorted(p.name for p in tmp_path.parent.iterdir())
     res = CliRunner().invoke(
         main,
@@ -594,6 +630,38 @@ def test_cli_clean_bad_store_or_date_exit_codes_and_leave_nothing(tmp_path, stor
     assert sorted(p.name for p in tmp_path.parent.iterdir()) == before  # no stray DIR.lock
     assert not (tmp_path / "missing").exists()
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_clean_creates_a_missing_store_folder_owner_only_and_names_its_errors(tmp_path):
+    """The README's crontab line uses --store state/listcare.db: the first night makes
+    state/ (owner-only, like the store); an unwritable output folder is exit code 73,
+    named, and nothing is committed; `clean --verbose` works after the command too."""
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    contacts = str(ROOT / "listcare/data/examples/contacts_de.csv")
+    args = ["clean", "--contacts", contacts, "--as-of", "2026-11-01", "--no-dns"]
+    res = CliRunner().invoke(
+        main, [*args, "--store", str(tmp_path / "state/s.db"), "--out-dir", str(tmp_path / "out"),
+               "--verbose"],
+    )
+    assert res.exit_code == 0, res.output
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "state/s.db").stat().st_mode) == 0o600
+    # --verbose after the command is honoured: the summary, though no terminal is attached
+    assert "listcare clean: 250 rows" in res.output
+    # contacts_de.csv names its dates in German: the run says what that costs
+    assert "no acquired_at or last_contacted_at column" in res.output
+    (tmp_path / "afile").write_text("a file where the output folder's parent should be")
+    res = CliRunner().invoke(
+        main, [*args, "--store", str(tmp_path / "state/s.db"), "--out-dir",
+               str(tmp_path / "afile/out")]
+    )
+    assert res.exit_code == 73, res.output
+    assert "output folder" in res.output and ".pending" not in res.output
+    with Store(tmp_path / "state/s.db") as store:
+        assert len(store.runs()) == 1
 
 
 def test_example_report_fits_the_rate_and_ages_from_the_last_delivery(tmp_path):
@@ -697,3 +765,42 @@ def test_the_policy_uses_what_the_worker_thread_prepared(job, monkeypatch):
     monkeypatch.setattr(policy_mod, "prepare_contacts", counting)
     run(job)
     assert len(threads) == 1 and threads[0].startswith("listcare-contacts")
+
+
+def test_a_bounce_text_the_lists_encoding_cannot_write_is_escaped_not_fatal(job):
+    """A cp1252 list, and a Chinese server's bounce text in the evidence: the run must not
+    fail (it would fail every night until the evidence aged out)."""
+    text = (
+        "host mx.firma.de[192.0.2.1] said: 550 5.1.1 <hard@firma.de>: 邮箱不存在 😞 "
+        "(in reply to RCPT TO command)"
+    )
+    (job / "mail.log").write_text(
+        pf("Nov  1 10:00:00", "hard@firma.de", "bounced", "5.1.1", text), encoding="utf-8"
+    )
+    report = run(job)
+    assert report["outcomes"]["suppressed"] >= 1
+    raw = (job / "out" / "suppressed.csv").read_bytes()
+    rows = list(csv.DictReader(io.StringIO(raw.decode("cp1252")), delimiter=";"))
+    row = next(r for r in rows if r["E-Mail"] == "hard@firma.de")
+    assert row["Vorname"] == "Jörg" and "邮" not in row["reason"]
+    # lossless JSON escapes (a surrogate pair for the emoji), readable back
+    escaped = "\\u90ae\\u7bb1\\u4e0d\\u5b58\\u5728 \\ud83d\\ude1e"
+    assert escaped in row["reason"]
+    assert json.loads(f'"{escaped}"') == "邮箱不存在 😞"
+    json.loads(row["evidence"])  # still JSON
+
+
+def test_an_xlsx_list_gives_csv_lists_excel_reads_as_utf8(tmp_path):
+    pytest.importorskip("openpyxl", reason="the xlsx extra (openpyxl) is not installed")
+    df = pd.DataFrame(
+        {"email": ["jörg@firma.de", "kaputt"], "Name": ["Jörg Müller", "Zoë"]}
+    )
+    df.to_excel(tmp_path / "list.xlsx", index=False)
+    clean(
+        tmp_path / "list.xlsx", [], store=tmp_path / "s.db", out_dir=tmp_path / "out",
+        as_of=NIGHT1, check_dns=False,
+    )
+    clean_csv = (tmp_path / "out" / "clean.csv").read_bytes()
+    suppressed = (tmp_path / "out" / "suppressed.csv").read_bytes()
+    assert clean_csv.startswith(b"\xef\xbb\xbf") and suppressed.startswith(b"\xef\xbb\xbf")
+    assert "Jörg Müller".encode() in clean_csv and "Zoë".encode() in suppressed

@@ -204,7 +204,7 @@ def test_report_html_shows_counts_rules_changes_rates_decay_and_alert(report):
     assert why["headers"] == ["outcome", "rule", "rows"]
     expected = {(oc, rule, n) for oc, rules in report["rules"].items() for rule, n in rules.items()}
     assert {(a, b, int(c.replace(",", ""))) for a, b, c in why["rows"]} == expected
-    ch = table(parsed, "changes (first run)")
+    ch = table(parsed, "changes (first run), addresses on this list")
     changes = {k: int(v.replace(",", "")) for k, v in ch["rows"]}
     assert changes["newly suppressed, all"] == sum(report["changes"]["newly_suppressed"].values())
     assert changes["newly to reconfirm"] == report["changes"]["newly_reconfirm"]
