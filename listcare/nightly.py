@@ -905,6 +905,10 @@ def _decay(cdf, email_col, keys, decisions, per_row, as_of):
     row_dl[has_key] = np.minimum(last_dl[ccode[has_key]], as_of.value)
     end_ns = _ns(d["end"])
     event = d["event"].to_numpy(dtype=bool) & ~(row_dl > end_ns)
+    # and every row the policy suppressed for a hard bounce, also one dated before the
+    # row's acquisition or not dated at all (the fit cannot use those; the forecast
+    # must, or it would disagree with the report's own count of hard-bounced rows)
+    event |= per_row["rule"].to_numpy(dtype=object) == "hard"
     delivered = (row_dl != small) & ~event
     good_ns = np.where(
         delivered, np.maximum(row_dl, np.where(has_start, start_ns, small)), start_ns

@@ -804,3 +804,16 @@ def test_an_xlsx_list_gives_csv_lists_excel_reads_as_utf8(tmp_path):
     suppressed = (tmp_path / "out" / "suppressed.csv").read_bytes()
     assert clean_csv.startswith(b"\xef\xbb\xbf") and suppressed.startswith(b"\xef\xbb\xbf")
     assert "Jörg Müller".encode() in clean_csv and "Zoë".encode() in suppressed
+
+
+def test_the_forecast_counts_every_row_suppressed_for_a_hard_bounce(job):
+    """A hard bounce dated before the row's acquisition (a re-imported dead address)
+    cannot enter the decay fit, but the forecast must still count it as a certain
+    bounce: the report's two counts of hard-bounced rows agree."""
+    text = CONTACTS.replace("hard@firma.de;Jörg;2026-01-10", "hard@firma.de;Jörg;2026-11-05")
+    (job / "contacts.csv").write_bytes(text.encode("cp1252"))
+    report = run(job)
+    hard_rows = report["rules"]["suppressed"]["hard"]
+    assert hard_rows == 2  # hard@firma.de and its duplicate " HARD@firma.de"
+    assert report["decay"]["input_list"]["known_hard_bounced"] == hard_rows
+    assert report["decay"]["clean_list"]["known_hard_bounced"] == 0
