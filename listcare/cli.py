@@ -255,7 +255,7 @@ def plan_command(contacts_path, store_path, every, target_bounce_rate, visibilit
 @click.option("--store", "store_path", default="listcare.db", show_default=True,
               help="State store: a SQLite file (created owner-only) or a database URL.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for clean.csv, suppressed.csv, reconfirm.csv, decay.png, report.md, report.json.")
+              help="Folder for clean.csv, suppressed.csv, reconfirm.csv, flagged.csv, decay.png, report.md, report.json.")
 @click.option("--as-of", metavar="DATE", help="The night this run is for (default: today, UTC).")
 @click.option("--dry-run", is_flag=True, help="Compute and print the summary; change nothing.")
 @click.option("--no-dns", is_flag=True, help="Check address syntax only (no DNS lookups).")

@@ -18,7 +18,7 @@ One run, in order (see README, "The nightly clean job"):
    those that changed), the base run's decisions of the changed addresses and the run
    are saved);
 5. only after the commit, rename the temporary files over ``clean.csv``,
-   ``suppressed.csv``, ``reconfirm.csv``, ``decay.png``, ``report.md`` and (last)
+   ``suppressed.csv``, ``reconfirm.csv``, ``flagged.csv``, ``decay.png``, ``report.md`` and (last)
    ``report.json``.
 
 A crash before the commit leaves the store and the previous outputs as they were; a
@@ -75,6 +75,7 @@ OUTPUT_FILES = (
     "clean.csv",
     "suppressed.csv",
     "reconfirm.csv",
+    "flagged.csv",
     "decay.png",
     "report.md",
     "report.json",
@@ -649,6 +650,14 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
         "reconfirm": extra(
             per_row["decision"].to_numpy() == "reconfirm", ["rule", "reason", "since", "flags"]
         ),
+        # the clean rows the policy flags (disposable, role, DNS unknown) but keeps: the
+        # "keep, flag" action needs a place where the flag can be seen row by row. They
+        # are in clean.csv as well (this is a view, not a fourth outcome).
+        "flagged": extra(
+            (per_row["decision"].to_numpy() == "keep")
+            & (per_row["flags"].to_numpy(dtype=object) != ""),
+            ["flags"],
+        ),
     }
     dec = per_row["decision"].to_numpy()
     positions = {
@@ -1032,7 +1041,9 @@ def _markdown(report: dict) -> str:
         lines += [
             "",
             "Flags (rows; kept unless the policy says otherwise): "
-            + ", ".join(f"{k} {v}" for k, v in sorted(report["flags"].items())),
+            + ", ".join(f"{k} {v}" for k, v in sorted(report["flags"].items()))
+            + ". The kept ones are listed with their flags in flagged.csv (and are in "
+            "clean.csv too).",
         ]
     ch = report["changes"]
     lines += ["", "## Changes", ""]
@@ -1091,7 +1102,7 @@ def _write_tables(out_dir: Path, outputs: dict, cdf, pending: list[Path]) -> flo
     from .contacts import write_contacts
 
     t = time.perf_counter()
-    for name in ("clean", "suppressed", "reconfirm"):
+    for name in ("clean", "suppressed", "reconfirm", "flagged"):
         # the pending name ends in .pending: tell write_contacts it is CSV like the input
         tmp = out_dir / f".{name}.csv{_PENDING}"
         csv_tmp = tmp.with_name(tmp.name + ".csv")

@@ -157,6 +157,11 @@ def test_first_run_writes_every_row_once_with_reasons(job):
     assert ev[0]["source"].endswith("mail.log") and ev[0]["position"] == 1
     assert by.loc["Leer", "rule"] == "invalid" and by.loc["Kaputt", "rule"] == "invalid"
     assert reconfirm["Vorname"].tolist() == ["Alt"] and reconfirm.loc[0, "rule"] == "sunset"
+    # the kept role address, with its flag, in the list's own format (also in clean.csv)
+    flagged = read_contacts(out / "flagged.csv")
+    assert flagged["E-Mail"].tolist() == ["info@firma.de"] and flagged.loc[0, "flags"] == "role"
+    assert list(flagged.columns)[:4] == list(cleaned.columns)
+    assert (out / "flagged.csv").read_bytes().startswith(raw.splitlines()[0] + b";flags\r\n")
 
     assert report["outcomes"] == {"rows": 9, "clean": 4, "suppressed": 4, "reconfirm": 1}
     assert report["rules"]["suppressed"] == {"hard": 2, "invalid": 2}
