@@ -180,7 +180,11 @@ def decay_sentences(d: dict) -> list[str]:
         if not part:
             continue
         if part.get("expected_hard_bounce_rate") is None:
-            out.append(f"Mailed today, {what} ({num(part['rows'])} rows): no dates to age it by.")
+            out.append(
+                f"Mailed today, {what} ({num(part['rows'])} rows, "
+                f"{num(part.get('rows_with_age', 0))} with a date, a delivery or a hard "
+                "bounce): too few rows can be aged to estimate its bounce rate."
+            )
             continue
         age = part.get("mean_months_since_last_good")
         bad = part.get("known_hard_bounced", 0)

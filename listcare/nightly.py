@@ -136,12 +136,40 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _make_folder(path: Path, what: str, error: type[ListcareError], mode: int) -> None:
+    """Create *path* and any missing parent, each with *mode* (``Path.mkdir`` would give
+    the parents the default mode: not owner-only)."""
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
     try:
-        path.mkdir(parents=True, exist_ok=True, mode=mode)
+        for folder in reversed(missing):
+            folder.mkdir(mode=mode, exist_ok=True)
+        if path.exists() and not path.is_dir():
+            raise FileExistsError
     except FileExistsError:
         raise error(f"The {what} {str(path)!r} is a file; give a folder.") from None
     except OSError as exc:
         raise error(f"Cannot create the {what} {str(path)!r}: {exc.strerror}.") from None
+
+
+def _needs_migration(path: Path) -> bool:
+    """Whether the SQLite store at *path* has an older schema (read-only look; anything
+    unexpected is left for :class:`Store` to report)."""
+    import sqlite3
+
+    from .store import SCHEMA_VERSION
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        finally:
+            conn.close()
+        return row is not None and int(row[0]) < SCHEMA_VERSION
+    except (sqlite3.Error, ValueError):
+        return False
 
 
 # =========================================================================== job
@@ -192,9 +220,10 @@ def clean(
     if store_path is not None and store_path.is_dir():
         check_store_path(store_path)  # its clear error, before anything is created
     if not dry_run:
-        if store_path is not None:
+        if store_path is not None and store_path.parent.resolve() != out_dir.resolve():
             # owner-only: the store holds every address (a crontab's state/ folder need
-            # not exist before the first night, as out/ need not)
+            # not exist before the first night, as out/ need not); a store inside the
+            # output folder leaves that folder as the outputs want it
             _make_folder(store_path.parent, "store's folder", StoreError, 0o700)
         _make_folder(out_dir, "output folder", OutputError, 0o777)
     if store_path is not None and store_path.parent.resolve() != out_dir.resolve():
@@ -206,12 +235,24 @@ def clean(
         )
     if dry_run and not isinstance(store, Store):
         path = _resolve_target(store)[1]
-        if path is not None and not path.exists():
+        older = path is not None and path.exists() and _needs_migration(path)
+        if path is not None and (not path.exists() or older):
             # a dry run against a store that does not exist yet: a throwaway one, so
-            # that "nothing is written" holds for the store file and its lock too
+            # that "nothing is written" holds for the store file and its lock too; and
+            # against an older store, a copy: opening the store itself would migrate it
+            # (a one-way step: the older listcare would no longer open it)
+            import sqlite3
             import tempfile
 
             with tempfile.TemporaryDirectory(prefix="listcare-dry-run-") as tmp:
+                if older:
+                    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                    dst = sqlite3.connect(Path(tmp) / path.name)
+                    try:
+                        src.backup(dst)  # a consistent copy, even beside a running job
+                    finally:
+                        dst.close()
+                        src.close()
                 with Store(Path(tmp) / path.name) as throwaway:
                     return clean(
                         contacts,
@@ -351,6 +392,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 cdf, contacts_path, email_col, checked, prepared = contacts_job.result()
                 validation, fresh_domains, cached_n = checked
                 undated = prepared["acquired_at"] is None and prepared["last_contacted_at"] is None
+                unreadable = prepared["unreadable_dates"]
                 timings["wait_for_contacts"] = time.perf_counter() - t
                 st.put_validation(fresh_domains, checked_at=as_of)
 
@@ -401,7 +443,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     policy,
                     decay,
                 )
-                report["notes"] = _notes(undated)
+                report["notes"] = _notes(undated, unreadable)
                 timings["report"] = time.perf_counter() - t
 
                 t = time.perf_counter()
@@ -932,6 +974,9 @@ def _decay(cdf, email_col, keys, decisions, per_row, as_of):
     def expect(mask) -> dict:
         rows = mask & (known | event)
         m = int(rows.sum())
+        # the rate of the rows that can be aged stands for the list only if they are
+        # most of it (an undated list: only its bounced and delivered rows, a biased few)
+        enough = m > 0 and 2 * m >= int(mask.sum())
         alive = rows & ~event
         return {
             "rows": int(mask.sum()),
@@ -940,7 +985,7 @@ def _decay(cdf, email_col, keys, decisions, per_row, as_of):
             "mean_months_since_last_good": (
                 round(float(age[alive].mean()), 2) if alive.any() else None
             ),
-            "expected_hard_bounce_rate": round(float(gone[rows].mean()), 6) if m else None,
+            "expected_hard_bounce_rate": round(float(gone[rows].mean()), 6) if enough else None,
         }
 
     decay["input_list"] = expect(np.ones(n, dtype=bool))
@@ -993,9 +1038,16 @@ def _iso(ts) -> str | None:
     return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).isoformat()
 
 
-def _notes(undated: bool) -> list[str]:
+def _notes(undated: bool, unreadable: dict) -> list[str]:
     """What a reader of the report should know about how far its figures go."""
     notes = []
+    for column, (n, cells) in sorted(unreadable.items()):
+        notes.append(
+            f"{n} row(s) whose {column} is not a date (e.g. "
+            f"{', '.join(repr(c) for c in cells)}): those rows are aged by their "
+            "deliveries alone. Dates may be ISO (2026-11-27), dotted day-first "
+            "(27.11.2026) or slashed, one order per column."
+        )
     if undated:
         notes.append(
             "The list has no acquired_at or last_contacted_at column: contacts are aged "

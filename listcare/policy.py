@@ -386,6 +386,7 @@ def prepare_contacts(
     ``last_contacted_at`` as int64 ns (None when the column is absent). The nightly job
     computes it in its worker thread while the store is busy."""
     out: dict = dict.fromkeys(("acquired_at", "last_contacted_at"))
+    out["unreadable_dates"] = {}  # column -> (cells that are not dates, a few of them)
     parts: list[np.ndarray] = []
     ckey = vkey = None
     if contacts is not None:
@@ -404,7 +405,9 @@ def prepare_contacts(
                     missing=[named],
                     seen=contacts.columns,
                 )
-            out[key] = _contact_dates(contacts, named or key)
+            out[key], bad = _contact_dates(contacts, named or key)
+            if bad:
+                out["unreadable_dates"][named or key] = bad
         parts.append(ckey)
     if validation is not None:
         schema.require_columns(validation, ["email", "status", "reason"], what="validation table")
@@ -458,11 +461,17 @@ def _evidence_of_validation(reasons, details) -> list[str]:
     return out
 
 
-def _contact_dates(contacts: pd.DataFrame, column: str) -> np.ndarray | None:
-    """A contacts date column as int64 ns (NaT where empty or unreadable)."""
+def _contact_dates(contacts: pd.DataFrame, column: str) -> tuple[np.ndarray | None, tuple]:
+    """A contacts date column as int64 ns (NaT where empty or unreadable), and for the
+    report: how many non-empty cells are not dates, with up to three of them (dates, not
+    addresses: fine to show), or () when all are readable."""
     if column not in contacts.columns:
-        return None
-    return parse_dates(contacts[column])[0]
+        return None, ()
+    ns, bad = parse_dates(contacts[column])
+    if not bad.any():
+        return ns, ()
+    cells = contacts[column].to_numpy(dtype=object)[bad]
+    return ns, (int(bad.sum()), [str(v)[:40] for v in cells[:3]])
 
 
 def _bool_col(df: pd.DataFrame, name: str) -> np.ndarray:

@@ -190,7 +190,14 @@ def _suppression_columns(with_run_id: bool) -> list[sa.Column]:
     return [*cols, sa.Column("run_id", sa.Integer)] if with_run_id else cols
 
 
-suppressions_t = sa.Table("suppressions", _md, *_suppression_columns(with_run_id=True))
+suppressions_t = sa.Table(
+    "suppressions",
+    _md,
+    *_suppression_columns(with_run_id=True),
+    # a 64-bit fingerprint of the row's decision columns (see _row_digests): what the
+    # nightly diff compares, instead of reading back every evidence text
+    sa.Column("digest", sa.BigInteger),
+)
 
 
 def _run_columns() -> list[sa.Column]:
@@ -267,24 +274,71 @@ def _m4_events_index(conn: sa.Connection) -> None:
 
 def _m5_decision_changes(conn: sa.Connection) -> None:
     """Version 5: a run no longer copies its ~100k decisions into ``snapshots``: the
-    suppressions table is written as a diff, and ``decision_changes`` keeps the base run's
-    decision of each address the last run changed (enough to rebuild the base run's
-    decisions for a rerun of the same night). A version-4 store's suppressions table holds
-    the decisions of its last finished run; its snapshots are dropped (a rerun of that
-    same night right after the upgrade reports its changes against no earlier run)."""
+    suppressions table is written as a diff (``digest``: a fingerprint of each row, so
+    the diff reads two columns, not the evidence texts), and ``decision_changes`` keeps
+    the base run's decision of each address the last run changed (enough to rebuild the
+    base run's decisions for a rerun of the same night).
+
+    A version-4 store's suppressions table holds its last finished run's decisions, and
+    its snapshots table that run's and its base run's: their difference becomes the
+    changes, so a rerun of that night right after the upgrade still reports against the
+    same earlier run. Plain SQL (no rows through Python): it runs on the server too."""
     md = sa.MetaData()
     sa.Table("decision_changes", md, *_changes_columns())
     md.create_all(conn, checkfirst=False)
-    sa.Table("snapshots", sa.MetaData(), *_snapshot_columns()).drop(conn)
-    last = sa.func.max(runs_t.c.run_id)
+    conn.execute(sa.text("ALTER TABLE suppressions ADD COLUMN digest BIGINT"))
+    snaps = sa.Table("snapshots", sa.MetaData(), *_snapshot_columns())
+    changes = sa.Table("decision_changes", sa.MetaData(), *_changes_columns())
+    last = (
+        sa.select(sa.func.max(runs_t.c.run_id))
+        .where(runs_t.c.counts.is_not(None))
+        .scalar_subquery()
+    )
+    # the version-4 job kept two generations: the last run's and its base run's
+    base = sa.select(sa.func.max(snaps.c.run_id)).where(snaps.c.run_id != last).scalar_subquery()
+    b, lr = snaps.alias("b"), snaps.alias("l")
+    base_differs = sa.select(last, b.c.address, b.c.decision, b.c.rule).where(
+        b.c.run_id == base,
+        ~sa.exists().where(
+            lr.c.run_id == last,
+            lr.c.address == b.c.address,
+            lr.c.decision == b.c.decision,
+            lr.c.rule == b.c.rule,
+        ),
+    )
+    new_in_last = sa.select(last, lr.c.address, sa.literal("keep"), sa.literal("")).where(
+        lr.c.run_id == last,
+        base.is_not(None),
+        ~sa.exists().where(b.c.run_id == base, b.c.address == lr.c.address),
+    )
+    conn.execute(
+        sa.insert(changes).from_select(
+            ["run_id", "address", "decision", "rule"], sa.union_all(base_differs, new_in_last)
+        )
+    )
+    as_text = sa.String
     conn.execute(
         sa.insert(meta_t).from_select(
             ["key", "value"],
-            sa.select(sa.literal(_META_SUPPRESSIONS_RUN), sa.cast(last, sa.String))
-            .where(runs_t.c.counts.is_not(None))
-            .having(last.is_not(None)),
+            sa.select(
+                sa.literal(_META_SUPPRESSIONS_RUN), sa.cast(last, as_text)
+            ).where(last.is_not(None)),
         )
     )
+    conn.execute(
+        sa.insert(meta_t).from_select(
+            ["key", "value"],
+            sa.select(
+                sa.literal(_META_CHANGES),
+                sa.literal('{"run_id": ')
+                + sa.cast(last, as_text)
+                + sa.literal(', "base_run_id": ')
+                + sa.cast(base, as_text)
+                + sa.literal("}"),
+            ).where(last.is_not(None), base.is_not(None)),
+        )
+    )
+    snaps.drop(conn)
 
 
 #: forward migrations, in order; migration *i* takes a store from version i to i + 1.
@@ -1031,16 +1085,16 @@ class Store:
             _nullable(d["flags"].fillna("")) if "flags" in d else np.full(n, "", dtype=object),
             _nullable(evidence),
         ]
+        digest = _row_digests(values[1:])
         with self._connect() as conn:
             stored = _transpose(
-                _fetch_raw(conn, sa.select(*[suppressions_t.c[k] for k in _SUPP_KEYS])),
-                len(_SUPP_KEYS),
+                _fetch_raw(conn, sa.select(suppressions_t.c.address, suppressions_t.c.digest)),
+                2,
             )
-            # column by column in C (object ==: None == None), not row tuples in Python
             at = pd.Index(stored[0]).get_indexer(values[0])  # stored addresses are unique
             same = at >= 0
-            for old, new in zip(stored[1:], values[1:], strict=True):
-                same[same] &= old[at[same]] == new[same]
+            # object ==, None (a row from before version 5) never equal: written again
+            same[same] = stored[1][at[same]] == digest[same]
             write = np.flatnonzero(~same)
             gone = pd.Index(values[0]).get_indexer(stored[0]) < 0
             drop = [*stored[0][gone].tolist(), *values[0][write[at[write] >= 0]].tolist()]
@@ -1054,8 +1108,12 @@ class Store:
                 _bulk_insert(
                     conn,
                     sa.insert(suppressions_t),
-                    [*_SUPP_KEYS, "run_id"],
-                    [*(v[write] for v in values), np.full(len(write), run_id, dtype=object)],
+                    [*_SUPP_KEYS, "run_id", "digest"],
+                    [
+                        *(v[write] for v in values),
+                        np.full(len(write), run_id, dtype=object),
+                        digest[write].astype(object),
+                    ],
                 )
             _upsert(
                 conn,
@@ -1133,15 +1191,15 @@ class Store:
         decisions: pd.DataFrame,
         *,
         base_run_id: int | None,
-        base_decisions: pd.DataFrame | None = None,
+        base_decisions: pd.DataFrame,
     ) -> int:
         """Keep, for the addresses whose decision differs between the base run and
         *decisions* (this run's), the base run's decision: with the suppressions table
         they rebuild the base run's decisions (:meth:`snapshot`) for a rerun of this
         night. Only the last run's changes are kept. *base_decisions*: the base run's
-        (``snapshot(base_run_id)``, read before this run replaced the suppressions).
-        Returns how many were kept."""
-        base = base_decisions if base_decisions is not None else self.snapshot(base_run_id)
+        (``snapshot(base_run_id)``, read *before* this run replaced the suppressions:
+        afterwards the store no longer holds them). Returns how many were kept."""
+        base = base_decisions
         cols: list[np.ndarray] = []
         if base_run_id is not None:
             b_addr, b_dec, b_rule = _decision_arrays(base)
@@ -1222,6 +1280,16 @@ _SUPP_KEYS = ("address", "decision", "rule", "reason", "since", "flags", "eviden
 def _batches(items: list, size: int = BATCH_ROWS) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _row_digests(columns: list[np.ndarray]) -> np.ndarray:
+    """A 64-bit fingerprint (int64) per row of the driver values of the suppression
+    columns after ``address``: pandas' vectorised hash, the same in every run and process
+    (a change of pandas' hash would only make one night rewrite every row)."""
+    frame = pd.DataFrame(
+        {i: np.where(pd.isna(c), "\x00", c.astype(str)).astype(object) for i, c in enumerate(columns)}
+    )
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy().view(np.int64)
 
 
 def _decision_arrays(decisions: pd.DataFrame | None) -> tuple[np.ndarray, ...]:

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -648,25 +649,38 @@ def test_cli_clean_creates_a_missing_store_folder_owner_only_and_names_its_error
     contacts = str(ROOT / "listcare/data/examples/contacts_de.csv")
     args = ["clean", "--contacts", contacts, "--as-of", "2026-11-01", "--no-dns"]
     res = CliRunner().invoke(
-        main, [*args, "--store", str(tmp_path / "state/s.db"), "--out-dir", str(tmp_path / "out"),
-               "--verbose"],
+        main, [*args, "--store", str(tmp_path / "state/lists/s.db"), "--out-dir",
+               str(tmp_path / "out"), "--verbose"],
     )
     assert res.exit_code == 0, res.output
-    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
-    assert stat.S_IMODE((tmp_path / "state/s.db").stat().st_mode) == 0o600
     # --verbose after the command is honoured: the summary, though no terminal is attached
     assert "listcare clean: 250 rows" in res.output
     # contacts_de.csv names its dates in German: the run says what that costs
     assert "no acquired_at or last_contacted_at column" in res.output
+    for folder in ("state", "state/lists"):  # every folder made for the store
+        assert stat.S_IMODE((tmp_path / folder).stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "state/lists/s.db").stat().st_mode) == 0o600
+    # the quick start's store inside the output folder: out/ stays readable as before
+    res = CliRunner().invoke(
+        main, [*args, "--store", str(tmp_path / "out2/s.db"), "--out-dir", str(tmp_path / "out2")]
+    )
+    assert res.exit_code == 0, res.output
+    assert stat.S_IMODE((tmp_path / "out2").stat().st_mode) == 0o777 & ~_umask()
     (tmp_path / "afile").write_text("a file where the output folder's parent should be")
     res = CliRunner().invoke(
-        main, [*args, "--store", str(tmp_path / "state/s.db"), "--out-dir",
+        main, [*args, "--store", str(tmp_path / "state/lists/s.db"), "--out-dir",
                str(tmp_path / "afile/out")]
     )
     assert res.exit_code == 73, res.output
     assert "output folder" in res.output and ".pending" not in res.output
-    with Store(tmp_path / "state/s.db") as store:
+    with Store(tmp_path / "state/lists/s.db") as store:
         assert len(store.runs()) == 1
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_example_report_fits_the_rate_and_ages_from_the_last_delivery(tmp_path):
@@ -822,3 +836,48 @@ def test_the_forecast_counts_every_row_suppressed_for_a_hard_bounce(job):
     assert hard_rows == 2  # hard@firma.de and its duplicate " HARD@firma.de"
     assert report["decay"]["input_list"]["known_hard_bounced"] == hard_rows
     assert report["decay"]["clean_list"]["known_hard_bounced"] == 0
+
+
+def test_a_dry_run_does_not_migrate_an_older_store(job):
+    """Opening a store migrates it, one way (the older listcare would refuse it after):
+    a dry run must leave the file exactly as it was, and still report."""
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from listcare import store as store_mod
+
+    path = job / "listcare.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        store_mod._migrate(conn, target=4)
+    engine.dispose()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    report = run(job, dry_run=True)
+    assert report["outcomes"]["rows"] == N_ROWS and report["run"]["dry_run"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (
+            "4",
+        )
+    assert not (job / "out").exists()
+
+
+def test_unreadable_dates_are_reported_and_an_undated_list_gets_no_biased_forecast(job):
+    text = CONTACTS.replace("ok@firma.de;Anna;2026-01-10", "ok@firma.de;Anna;gestern")
+    (job / "contacts.csv").write_bytes(text.encode("cp1252"))
+    report = run(job)
+    assert any(
+        n.startswith("1 row(s) whose acquired_at is not a date (e.g. 'gestern')")
+        for n in report["notes"]
+    )
+    assert "gestern" in (job / "out" / "report.md").read_text()
+    # the same list without any date column: only the 2 hard-bounced rows and 1 delivered
+    # row of 9 can be aged; their rate (2/3) would not stand for the list
+    header, *rows = CONTACTS.split("\r\n")
+    undated = "\r\n".join(";".join(r.split(";")[:2]) for r in [header, *rows])
+    (job / "contacts.csv").write_bytes(undated.encode("cp1252"))
+    report = run(job, as_of=NIGHT2)
+    d = report["decay"]["input_list"]
+    assert d["rows_with_age"] == 3 and d["expected_hard_bounce_rate"] is None
+    assert "too few rows can be aged" in (job / "out" / "report.md").read_text()

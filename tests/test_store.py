@@ -633,13 +633,16 @@ def test_snapshots_rebuild_the_base_of_a_rerun_from_the_changes(tmp_path):
         assert store.snapshot(None).columns.tolist() == ["address", "decision", "rule"]
 
 
-def test_migration_5_keeps_the_last_runs_suppressions_as_its_snapshot(tmp_path):
-    """A version-4 store (full snapshots per run) upgraded: its suppressions table is the
-    last finished run's decisions, so the next night still reports its changes."""
+def test_migration_5_turns_the_version_4_snapshots_into_changes(tmp_path):
+    """A version-4 store (a full snapshot per run): after the upgrade the last run's
+    decisions are its suppressions table, and its base run's are rebuilt from the
+    changes the migration derived from the two snapshots (in SQL), so a rerun of the
+    last night still reports against the same earlier run."""
     from listcare import store as store_mod
 
     path = tmp_path / "old.db"
     engine = sa.create_engine(f"sqlite:///{path}")
+    snaps = sa.Table("snapshots", sa.MetaData(), *store_mod._snapshot_columns())
     with engine.begin() as conn:
         store_mod._migrate(conn, target=4)
         conn.execute(
@@ -650,20 +653,49 @@ def test_migration_5_keeps_the_last_runs_suppressions_as_its_snapshot(tmp_path):
                 {"as_of": datetime(2026, 1, 3), "counts": None},  # crashed: never finished
             ],
         )
-        conn.execute(
-            sa.insert(store_mod.suppressions_t),
-            [{"address": "a@x.de", "decision": "suppress", "rule": "hard", "reason": "r",
-              "run_id": 2}],
+        conn.execute(  # run 2's decisions, as the version-4 job left them
+            sa.text(
+                "INSERT INTO suppressions (address, decision, rule, reason, run_id) VALUES "
+                "('a@x.de', 'suppress', 'hard', 'r', 2), ('c@x.de', 'reconfirm', 'sunset', 'r', 2)"
+            )
         )
-        assert "snapshots" in sa.inspect(conn).get_table_names()
+        conn.execute(
+            sa.insert(snaps),
+            [
+                {"run_id": 1, "address": "a@x.de", "decision": "suppress", "rule": "hard"},
+                {"run_id": 1, "address": "b@x.de", "decision": "suppress", "rule": "soft"},
+                {"run_id": 1, "address": "c@x.de", "decision": "suppress", "rule": "invalid"},
+                {"run_id": 2, "address": "a@x.de", "decision": "suppress", "rule": "hard"},
+                {"run_id": 2, "address": "c@x.de", "decision": "reconfirm", "rule": "sunset"},
+            ],
+        )
     engine.dispose()
     with Store(path) as store:
         assert store.schema_version == store_mod.SCHEMA_VERSION
-        assert store.snapshot(2)["address"].tolist() == ["a@x.de"]
-        assert len(store.snapshot(1)) == 0
+        last = store.snapshot(2).sort_values("address")
+        assert last["address"].tolist() == ["a@x.de", "c@x.de"]
+        base = store.snapshot(1).sort_values("address")
+        assert base.values.tolist() == [
+            ["a@x.de", "suppress", "hard"],
+            ["b@x.de", "suppress", "soft"],
+            ["c@x.de", "suppress", "invalid"],
+        ]
+        assert len(store.snapshot(3)) == 0
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert "snapshots" not in tables and "decision_changes" in tables
+        changes = sorted(conn.execute("SELECT * FROM decision_changes"))
+    assert "snapshots" not in tables
+    assert changes == [(2, "b@x.de", "suppress", "soft"), (2, "c@x.de", "suppress", "invalid")]
+
+
+def test_migration_5_of_a_store_without_runs_or_snapshots(tmp_path):
+    path = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        _migrate(conn, target=4)
+    engine.dispose()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION and len(store.snapshot(1)) == 0
 
 
 def test_last_deliveries_and_counts_by_kind(tmp_path):
