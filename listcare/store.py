@@ -1286,8 +1286,13 @@ def _row_digests(columns: list[np.ndarray]) -> np.ndarray:
     """A 64-bit fingerprint (int64) per row of the driver values of the suppression
     columns after ``address``: pandas' vectorised hash, the same in every run and process
     (a change of pandas' hash would only make one night rewrite every row)."""
+    # object columns as they are (astype(str) would build fixed-width unicode arrays as
+    # wide as the longest evidence text); NULL as a character no text value holds
     frame = pd.DataFrame(
-        {i: np.where(pd.isna(c), "\x00", c.astype(str)).astype(object) for i, c in enumerate(columns)}
+        {
+            i: np.where(pd.isna(c), "\x00", c if c.dtype == object else c.astype(object))
+            for i, c in enumerate(columns)
+        }
     )
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().view(np.int64)
 

@@ -343,6 +343,13 @@ def test_suppressions_snapshot_is_replaced_each_run(tmp_path):
         with pytest.raises(InputError, match="more than one decision"):
             store.replace_suppressions(pd.concat([d1, d1]), run_id=4)
         assert store.suppressions()["run_id"].tolist() == [2, 3]  # refused: unchanged
+        for change in ({"since": pd.to_datetime(["2026-01-01", None, "2025-02-01"], utc=True)},
+                       {"flags": ["", "role", "disposable"]}, {"rule": ["", "soft", "x"]}):
+            d3 = d3.assign(**change)  # every stored column counts as a change
+            store.replace_suppressions(d3, run_id=store.suppressions()["run_id"].max() + 1)
+            assert store.suppressions()["run_id"].tolist()[1] == store.suppressions()[
+                "run_id"
+            ].max()
 
 
 def test_replace_suppressions_writes_only_what_changed(tmp_path):
