@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-from .exceptions import InputError
+from .exceptions import OutputError
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
 
@@ -84,15 +84,17 @@ def atomic_write(
     target = os.path.abspath(path)
     directory, name = os.path.split(target)
     if os.path.isdir(target):
-        raise InputError(f"Cannot write {path!r}: it is a folder. Give a file name.")
+        raise OutputError(f"Cannot write {path!r}: it is a folder. Give a file name.")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=_TMP_SUFFIX, dir=directory)
     except FileNotFoundError as exc:
-        raise InputError(
+        if os.path.isdir(directory):  # e.g. /proc: there, but no file can be made in it
+            raise OutputError(f"Cannot write {path!r}: {exc.strerror or exc}.") from exc
+        raise OutputError(
             f"Cannot write {path!r}: the folder {directory!r} does not exist. Create it first."
         ) from exc
     except OSError as exc:
-        raise InputError(f"Cannot write {path!r}: {exc.strerror or exc}.") from exc
+        raise OutputError(f"Cannot write {path!r}: {exc.strerror or exc}.") from exc
 
     try:
         # mkstemp creates 0600; give the file the permissions a plain open() would have

@@ -171,6 +171,8 @@ def _days(value, what: str, *, allow_zero: bool = False) -> int:
     """Whole days from ``"60D"``, ``"8W"``, ``"2M"`` (months of 365.25/12 days), int, Timedelta."""
     if isinstance(value, bool):
         raise ConfigError(f"{what} must be a duration such as '60D', not {value!r}.")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # "60" from the command line (metavar DAYS): days, not ns
     if isinstance(value, (int, np.integer)):
         days = float(value)
     elif isinstance(value, (float, np.floating)):
@@ -694,6 +696,16 @@ def plan_cadence(
             missing=date_cols,
             seen=[str(c) for c in contacts.columns],
         )
+    # a column named on purpose (not the default name) that is not there is a typo: a
+    # plan without it would silently send many more contacts to reconfirmation
+    for named, default in ((last_contacted, "last_contacted_at"), (acquired, "acquired_at")):
+        if named is not None and named != default and named not in contacts.columns:
+            raise ColumnError(
+                f"The contact list has no column {named!r}; it has "
+                f"{sample(map(str, contacts.columns), 12)}.",
+                missing=[named],
+                seen=[str(c) for c in contacts.columns],
+            )
     if channel_column is not None and channel_column not in contacts.columns:
         raise ColumnError(
             f"The contact list has no channel column {channel_column!r}; it has {sample(map(str, contacts.columns), 12)}.",

@@ -31,6 +31,21 @@ from .exceptions import ListcareError
 log = logging.getLogger("listcare")
 
 
+def _make_parent(path) -> None:
+    """The folder of an output file (exit code 73 with a one-line message if it cannot
+    be made, e.g. a file is in the way)."""
+    from .exceptions import OutputError
+
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot create the folder {parent!r} for {os.fspath(path)!r}: "
+            f"{exc.strerror or exc}."
+        ) from None
+
+
 def _handle_errors(func):
     """Turn ListcareError into a one-line message and its exit code."""
 
@@ -98,7 +113,6 @@ def validate_command(input_path, output, no_dns, nameserver, email_column, timeo
       listcare validate contacts.csv -o out/validated.csv
       listcare validate export.csv -o checked.csv --no-dns --email-column "E-Mail"
     """
-    import os
 
     from .address.validate import validate
     from .contacts import read_contacts, write_contacts
@@ -115,8 +129,7 @@ def validate_command(input_path, output, no_dns, nameserver, email_column, timeo
             continue  # the input's own email column, as given
         target = name if name not in df.columns else f"listcare_{name}"
         out[target] = result[name]
-    parent = os.path.dirname(os.path.abspath(output))
-    os.makedirs(parent, exist_ok=True)
+    _make_parent(output)
     write_contacts(out, output, like=df)
     click.echo(_validation_summary(result, input_path, output))
 
@@ -234,7 +247,7 @@ def plan_command(contacts_path, store_path, every, target_bounce_rate, visibilit
         out[col] = out[col].dt.strftime("%Y-%m-%d")
     for path in (output, ics_path, excluded_path):
         if path:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            _make_parent(path)
     write_contacts(out, output, like=df)
     if excluded_path:
         write_contacts(plan.excluded, excluded_path, like=df)
@@ -387,12 +400,11 @@ def bounces_command(files, output, fmt, as_of):
     for p in files:
         matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
         paths.extend(matches or [p])
-    from pathlib import Path
 
     from .contacts import escape_formulas
 
     df = read_bounces(paths, format=fmt, as_of=as_of, errors="report")
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(output)
     # Diagnostics are remote servers' text: a hostile one must not become a live
     # spreadsheet formula when the events CSV is opened in Excel (OWASP CSV injection).
     with atomic_write(output, encoding="utf-8", newline="", private=True) as f:

@@ -212,6 +212,8 @@ class DecayModel:
         """
 
         alpha = _check_alpha(alpha)
+        event_observed = _aligned(event_observed, durations, "event_observed")
+        last_good = _aligned(last_good, durations, "last_good")
         t, e = _check_durations(durations, event_observed)
         lower = None if last_good is None else _check_last_good(last_good, t, e)
         n = t.size
@@ -465,6 +467,9 @@ class DecayModel:
         """
 
         alpha = _check_alpha(alpha)
+        event_observed = _aligned(event_observed, durations, "event_observed")
+        last_good = _aligned(last_good, durations, "last_good")
+        groups = _aligned(groups, durations, "groups")
         t, e = _check_durations(durations, event_observed)
         g = pd.Series(
             np.asarray(groups, dtype=object)
@@ -584,6 +589,28 @@ class GroupFit:
 
 
 # ---------------------------------------------------------------------- estimators
+def _aligned(values, durations, what: str):
+    """*values* in the order of *durations* when both are pandas Series with the same
+    labels in another order (pandas users expect alignment by index, not by position:
+    pairing by position would silently fit the wrong contacts' flags). Labels that
+    differ are an error; anything else is used by position."""
+    if not (isinstance(values, pd.Series) and isinstance(durations, pd.Series)):
+        return values
+    if values.index.equals(durations.index):
+        return values
+    if (
+        len(values) == len(durations)
+        and durations.index.is_unique
+        and values.index.is_unique
+        and durations.index.isin(values.index).all()
+    ):
+        return values.reindex(durations.index)
+    raise InputError(
+        f"{what} and durations are pandas Series with different index labels: pass them "
+        "with the same index (e.g. columns of one DataFrame) or as plain arrays."
+    )
+
+
 def _check_durations(durations, event_observed) -> tuple[np.ndarray, np.ndarray]:
     try:
         t = np.asarray(durations, dtype=float).ravel()
@@ -1241,7 +1268,7 @@ def bounce_rate_by_cohort(
         rate = bounces / mailed
         mean_age = age_sum / mailed
         predicted = float(visibility) * pred_sum / mailed
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "cohort": _bin_labels(edges),
             "age_from": edges[:-1],
@@ -1257,6 +1284,10 @@ def bounce_rate_by_cohort(
             "predicted": predicted,
         }
     )
+    # which model ``predicted`` comes from (a chart must not draw it beside another one)
+    out.attrs["monthly_rate"] = float(model.monthly_rate)
+    out.attrs["visibility"] = float(visibility)
+    return out
 
 
 def _months(months) -> np.ndarray:

@@ -6,6 +6,7 @@ Every function takes ``ax=None`` (a new figure is made when omitted) and returns
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,19 @@ def plot_decay_vs_bounce(
             zorder=4,
         )
         if "predicted" in cohorts.columns:
+            label = "model's expectation for those mailings"
+            own = cohorts.attrs.get("monthly_rate")
+            if own is not None and not np.isclose(own, model.monthly_rate, rtol=1e-9, atol=0):
+                # the cohorts were computed with another model than the curve's: say so
+                # on the chart (and to the caller) instead of mixing the two unlabelled
+                warnings.warn(
+                    f"The cohorts' expectations were computed at {own:.2%} a month, the "
+                    f"curve is {model.monthly_rate:.2%}: pass model= to the cohorts call "
+                    "to compare like with like.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                label = f"expectation at {own:.2%}/month for those mailings"
             ax.plot(
                 cohorts["mean_age"].to_numpy(float),
                 cohorts["predicted"].to_numpy(float),
@@ -152,7 +166,7 @@ def plot_decay_vs_bounce(
                 mec=_COLOURS["model"],
                 ms=8,
                 mew=1.5,
-                label="model's expectation for those mailings",
+                label=label,
                 zorder=4,
             )
     if anecdote:

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from listcare.atomic import atomic_write, atomic_write_bytes, atomic_write_text
-from listcare.exceptions import InputError
+from listcare.exceptions import OutputError
 
 from .conftest import ROOT
 
@@ -69,10 +69,26 @@ def test_encoding_error_leaves_old_file(tmp_path):
 
 
 def test_missing_folder_and_folder_target_are_clear_errors(tmp_path):
-    with pytest.raises(InputError, match="does not exist"):
+    # output errors (exit code 73), not input errors (66): the CLI tells them apart
+    with pytest.raises(OutputError, match="does not exist"):
         atomic_write_text(tmp_path / "nope" / "x.csv", "x")
-    with pytest.raises(InputError, match="is a folder"):
+    with pytest.raises(OutputError, match="is a folder"):
         atomic_write_text(tmp_path, "x")
+    assert OutputError.exit_code == 73
+
+
+def test_the_cli_names_an_output_folder_it_cannot_make(tmp_path):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    (tmp_path / "afile").write_text("a file where a folder should be")
+    (tmp_path / "c.csv").write_text("email\na@b.de\n")
+    res = CliRunner().invoke(
+        main, ["validate", str(tmp_path / "c.csv"), "-o", str(tmp_path / "afile/x.csv"), "--no-dns"]
+    )
+    assert res.exit_code == 73, res.output
+    assert "Cannot create the folder" in res.output and "Traceback" not in res.output
 
 
 def test_bad_mode_is_refused(tmp_path):

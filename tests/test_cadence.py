@@ -758,3 +758,24 @@ def test_cli_plan_with_a_store_uses_its_deliveries(tmp_path):
     pairs = lambda d: sorted(zip(d["email"], d["reason"], d["wave"].astype(str), strict=True))  # noqa: E731
     assert pairs(got) == pairs(want)
     assert list(got["date"]) == [str(d.date()) for d in want["date"]]
+
+
+def test_a_bare_number_of_days_and_a_mistyped_date_column(tmp_path):
+    """--every 60 means 60 days (the option's metavar is DAYS); a date column named on
+    purpose that the list lacks is an error, not a silently different plan."""
+    from click.testing import CliRunner
+
+    from listcare.cadence import _days
+    from listcare.cli import main
+    from listcare.exceptions import ColumnError
+
+    assert _days("60", "every") == 60 == _days("60D", "every")
+    contacts = pd.DataFrame({"email": ["a@b.de"], "last_contacted_at": ["2026-10-01"]})
+    with pytest.raises(ColumnError, match="'nope'"):
+        plan_cadence(contacts, as_of="2026-11-27", last_contacted="nope")
+    src = tmp_path / "c.csv"
+    contacts.to_csv(src, index=False)
+    args = ["plan", "--contacts", str(src), "-o", str(tmp_path / "p.csv"), "--as-of", "2026-11-27"]
+    assert CliRunner().invoke(main, [*args, "--every", "60"]).exit_code == 0
+    res = CliRunner().invoke(main, [*args, "--acquired", "nope"])
+    assert res.exit_code == 65 and "'nope'" in res.output

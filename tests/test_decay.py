@@ -678,3 +678,22 @@ def test_distribution_helpers_equal_scipy_stats():
     for x in (0.1, 1.0, 3.84, 10.0, 50.0):
         for df in (1, 2, 5):
             assert d._chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-12, abs=1e-300)
+
+
+def test_series_inputs_are_aligned_by_index_not_position():
+    """Pandas users pass columns that may have been sorted differently: the flags must
+    follow their contacts' labels, as pandas aligns them."""
+    rng = np.random.default_rng(7)
+    n = 4_000
+    t = pd.Series(rng.exponential(30, n))
+    e = pd.Series(rng.random(n) < 0.6)
+    groups = pd.Series(np.where(np.arange(n) % 2 == 0, "a", "b"))
+    e[groups == "a"] = rng.random(int((groups == "a").sum())) < 0.9
+    ref = DecayModel.fit_by(t, e, groups)
+    order = t.sort_values().index  # the same labels, another order
+    got = DecayModel.fit_by(t.loc[order], e, groups.sample(frac=1, random_state=1))
+    assert got.table["monthly_rate"].tolist() == pytest.approx(ref.table["monthly_rate"].tolist())
+    single = DecayModel().fit(t.loc[order], e)
+    assert single.monthly_rate_ == pytest.approx(DecayModel().fit(t, e).monthly_rate_)
+    with pytest.raises(InputError, match="different index labels"):
+        DecayModel().fit(t, e.set_axis(e.index + 1))

@@ -157,3 +157,20 @@ def test_import_does_not_load_matplotlib():
     code = "import listcare, listcare.decay, listcare.funnel, listcare.plotting, sys; print('matplotlib.pyplot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cohorts_of_another_model_are_labelled_and_warned_about(fitted):
+    """Cohorts computed with the benchmark drawn beside a fitted curve: the chart must
+    not present the two as one model."""
+    model, cohorts, _ = fitted
+    assert cohorts.attrs["monthly_rate"] == pytest.approx(model.monthly_rate)
+    other = DecayModel(0.03)
+    with pytest.warns(UserWarning, match="pass model="):
+        ax = plot_decay_vs_bounce(other, cohorts)
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(f"{model.monthly_rate:.2%}/month" in lab for lab in labels)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_decay_vs_bounce(model, cohorts)  # the same model: no warning
