@@ -172,3 +172,60 @@ def test_a_bounce_without_a_recipient_is_counted_not_kept():
     assert df["recipient"].tolist()[0] == "gone@example.com" and pd.isna(df["recipient"].iloc[1])
     errs = df.attrs["errors"]
     assert errs["count"] == 1 and "names no recipient" in errs["samples"][0][2]
+
+
+def test_a_providers_permanent_verdict_is_hard_when_no_smtp_text_says_more(tmp_path):
+    """Exports without an SMTP reply (Mailchimp never has one) still say "hard": the
+    policy must suppress those at once. A reply that says more (mailbox full) wins."""
+    rep = read_bounces(P / "mailchimp-bounces.csv")
+    assert rep.set_index("recipient")["kind"].to_dict() == {
+        "hard@example.com": "hard",
+        "soft@example.com": "soft",
+    }
+    ses = {
+        "notificationType": "Bounce",
+        "mail": {"timestamp": "2026-11-20T08:00:00Z", "messageId": "m1"},
+        "bounce": {
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "timestamp": "2026-11-20T08:00:01Z",
+            "bouncedRecipients": [{"emailAddress": "gone@example.org"}],
+        },
+    }
+    full = json.loads(json.dumps(ses))
+    full["bounce"]["bouncedRecipients"] = [
+        {"emailAddress": "full@example.org", "diagnosticCode": "smtp; 552 5.2.2 Mailbox full"}
+    ]
+    transient = json.loads(json.dumps(ses))
+    transient["bounce"]["bounceType"] = "Transient"
+    transient["bounce"]["bouncedRecipients"] = [{"emailAddress": "later@example.org"}]
+    postmark = [
+        {"RecordType": "Bounce", "Type": "HardBounce", "Email": "pm@example.org",
+         "BouncedAt": "2026-11-20T08:00:00Z", "TypeCode": 1, "MessageID": "x"},
+        {"RecordType": "Bounce", "Type": "Unsubscribe", "Email": "unsub@example.org",
+         "BouncedAt": "2026-11-20T08:00:00Z", "TypeCode": 16, "MessageID": "y"},
+    ]
+    mailgun = {"items": [{"event": "failed", "severity": "permanent", "recipient": "mg@example.org",
+                          "timestamp": 1763625600.0, "delivery-status": {}}]}
+    sendgrid = [
+        {"event": "bounce", "email": "sg@example.org", "timestamp": 1763625600, "type": "bounce",
+         "sg_event_id": "e1", "sg_message_id": "m1"},
+        {"event": "bounce", "email": "sgb@example.org", "timestamp": 1763625600, "type": "blocked",
+         "sg_event_id": "e2", "sg_message_id": "m2"},
+    ]
+    files = []
+    for name, data in (("ses.json", [ses, full, transient]), ("pm.json", postmark),
+                       ("mg.json", mailgun), ("sg.json", sendgrid)):
+        (tmp_path / name).write_text(json.dumps(data))
+        files.append(tmp_path / name)
+    kinds = read_bounces(files).set_index("recipient")["kind"].to_dict()
+    assert kinds == {
+        "gone@example.org": "hard",
+        "full@example.org": "soft",  # the reply says mailbox full: not the provider's label
+        "later@example.org": "soft",
+        "pm@example.org": "hard",
+        "unsub@example.org": "unsubscribe",  # an unsubscribe, not a complaint
+        "mg@example.org": "hard",
+        "sg@example.org": "hard",
+        "sgb@example.org": "soft",
+    }

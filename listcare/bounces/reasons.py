@@ -12,7 +12,9 @@ conditions all hold wins. The order is:
    5.7.1 yields to a text that says more ("5.1.1 ... blocked using Spamhaus" is a block);
 3. the remaining status codes (RFC 3463 subject/detail), then the remaining texts;
 4. the status subject alone (X.6 content, X.7 security), the action, the reply code;
-5. ``onhold`` when there is a diagnostic we cannot read, ``undefined`` when there is none.
+5. the sending provider's own verdict (permanent: ``hard``) when no SMTP evidence says
+   more;
+6. ``onhold`` when there is a diagnostic we cannot read, ``undefined`` when there is none.
 
 Every rule cites its RFC or the provider message its pattern was taken from.
 
@@ -57,6 +59,8 @@ class Rule:
     remote: str | None = None
     #: matched against the detector name (e.g. only human-readable bounces)
     detector: str | None = None
+    #: the kind, when the rule decides it rather than the reason (a provider's verdict)
+    kind: str | None = None
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -702,7 +706,15 @@ RULES: tuple[Rule, ...] = (
     Rule("delayed", "expired", "RFC 3464 Action: delayed -- still in the queue (Sisimai: expired)", action=r"delayed|expired"),
     Rule("refused at HELO", "blocked", "refused in reply to HELO/EHLO or at connection: the client is refused", command=r"HELO|EHLO|CONN"),
     Rule("vacation text", "vacation", "out-of-office wording", text=VACATION),
-    # 6. nothing we can read -----------------------------------------------------------
+    # 6. nothing we can read, but the sender's provider classed the bounce permanent
+    # (the detectors give hint "permanent": SES bounceType Permanent, Postmark HardBounce /
+    # BadEmailAddress, Mailgun severity permanent, SendGrid bounce type "bounce",
+    # Mailchimp "Bounce Type" hard). Any SMTP evidence above decides first; without it,
+    # the provider saw the reply we do not have, and already stopped mailing the address.
+    Rule("provider says permanent", "onhold",
+         "the sending provider's own permanent-bounce verdict (SES, Postmark, Mailgun, SendGrid, "
+         "Mailchimp event documentation)", hint=r"permanent(?:/.*)?", kind="hard"),
+    # 7. nothing we can read -----------------------------------------------------------
     Rule("unreadable diagnostic", "onhold", "a reply we cannot interpret (Sisimai: onhold)", text=re.compile(r"\S")),
     Rule("no evidence", "undefined", "nothing to judge by"),
 )
@@ -804,7 +816,8 @@ def explain_parts(
         action, status, reply, diag, (hint or "").strip().lower(), (feedback_type or "").strip().lower(), command,
         (remote or "").lower(), (detector or "").lower(),
     )
-    return rule.reason, _kind(rule.reason, action, status, reply, feedback_type), rule.name
+    kind = rule.kind or _kind(rule.reason, action, status, reply, feedback_type)
+    return rule.reason, kind, rule.name
 
 
 def classify_parts(

@@ -62,4 +62,9 @@ def facts(row: dict) -> list[Fact]:
         when = _time(lowered.get("clean_time", ""))
         return [Fact(recipient=email, action="failed", diagnostic=diag, timestamp=when, hint="suppressed")]
     when = _time(lowered.get("bounce time", ""))
-    return [Fact(recipient=email, action="failed", status=status, diagnostic=diag, timestamp=when)]
+    return [
+        Fact(
+            recipient=email, action="failed", status=status, diagnostic=diag, timestamp=when,
+            hint="permanent" if btype == "hard" else "",
+        )
+    ]

@@ -53,6 +53,8 @@ def facts(record) -> list[Fact]:
         severity = str(record.get("severity") or "").lower()
         action = "delayed" if severity == "temporary" else "failed"
         hint = "suppressed" if reason.startswith("suppress") else ""
+        if not hint and severity == "permanent":
+            hint = "permanent"  # Mailgun's own verdict: decides only without SMTP evidence
         return [Fact(action=action, status=status, reply_code=reply, diagnostic=diag or reason, hint=hint, **common)]
     if event == "complained":
         return [Fact(hint="feedback", feedback_type="abuse", **common)]

@@ -21,13 +21,13 @@ FORMAT = "postmark"
 #: Postmark Type -> (action, hint) facts; the classifier decides the reason from them
 #: together with the Details text
 _TYPES = {
-    "hardbounce": ("failed", ""),
+    "hardbounce": ("failed", "permanent"),
     "softbounce": ("failed", ""),
     "transient": ("delayed", ""),
     "dnserror": ("failed", ""),
     "blocked": ("failed", ""),
     "dmarcpolicy": ("failed", ""),
-    "bademailaddress": ("failed", ""),
+    "bademailaddress": ("failed", "permanent"),
     "unknown": ("failed", ""),
     "spamcomplaint": ("", "feedback"),
     "unsubscribe": ("", "unsubscribe"),
@@ -69,5 +69,5 @@ def facts(record) -> list[Fact]:
         diag = diag[5:].strip()
     status, reply = smtp_codes(diag)
     return [Fact(action=action, status=status, reply_code=reply, diagnostic=diag or str(record.get("Description") or ""),
-                 hint=hint, feedback_type="abuse" if hint == "feedback" else "",
+                 hint=hint, feedback_type={"feedback": "abuse", "unsubscribe": "unsubscribe"}.get(hint, ""),
                  timestamp=parse_time(record.get("BouncedAt")), **common)]

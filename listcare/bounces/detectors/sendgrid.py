@@ -54,8 +54,10 @@ def facts(record) -> list[Fact]:
     if event == "bounce":
         diag = str(record.get("reason") or "")
         status, reply = smtp_codes(diag)
+        # SendGrid's bounce "type": "bounce" (permanent) or "blocked" (temporary)
+        permanent = str(record.get("type") or "bounce").lower() == "bounce"
         return [Fact(action="failed", status=str(record.get("status") or status), reply_code=reply,
-                     diagnostic=diag, **common)]
+                     diagnostic=diag, hint="permanent" if permanent else "", **common)]
     if event == "dropped":
         reason = str(record.get("reason") or "")
         hint = "suppressed" if reason.lower().endswith("address") else ""
