@@ -116,7 +116,7 @@ def validate_command(input_path, output, no_dns, nameserver, email_column, timeo
 
     from .address.validate import validate
     from .contacts import read_contacts, write_contacts
-    from .schema import VALIDATION_COLUMNS
+    from .schema import VALIDATION_COLUMNS, added_column_name
 
     df = read_contacts(input_path, email_column=email_column)
     col = df.attrs["listcare"]["email_column"]
@@ -127,7 +127,7 @@ def validate_command(input_path, output, no_dns, nameserver, email_column, timeo
     for name in VALIDATION_COLUMNS:
         if name == "email":
             continue  # the input's own email column, as given
-        target = name if name not in df.columns else f"listcare_{name}"
+        target = added_column_name(name, out.columns)
         out[target] = result[name]
     _make_parent(output)
     write_contacts(out, output, like=df)
@@ -402,7 +402,14 @@ def bounces_command(files, output, fmt, as_of):
         paths.extend(matches or [p])
 
     from .contacts import escape_formulas
+    from .exceptions import InputError
 
+    for p in paths:  # listcare never modifies its inputs (the events would replace the log)
+        if os.path.exists(output) and os.path.exists(p) and os.path.samefile(output, p):
+            raise InputError(
+                f"Refusing to write {output!r}: it is one of the input files. Choose "
+                "another output path."
+            )
     df = read_bounces(paths, format=fmt, as_of=as_of, errors="report")
     _make_parent(output)
     # Diagnostics are remote servers' text: a hostile one must not become a live

@@ -679,7 +679,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     def extra(mask, cols):
         out = cdf[mask].copy()
         for c in cols:
-            name = c if c not in cdf.columns else f"listcare_{c}"
+            name = schema.added_column_name(c, out.columns)
             out[name] = _writable(per_row.loc[mask, c].astype(str).to_numpy(), encoding)
         return out
 

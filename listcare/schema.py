@@ -144,6 +144,19 @@ EMAIL_COLUMN_NAMES = (
 )
 
 
+def added_column_name(name: str, taken) -> str:
+    """The name under which a column listcare adds to a user's table is written: *name*,
+    else ``listcare_NAME``, else ``listcare_NAME_2``, ... -- never the name of a column the
+    table already has (overwriting it would lose the user's data)."""
+    taken = {str(c) for c in taken}
+    if name not in taken:
+        return name
+    candidate, i = f"listcare_{name}", 2
+    while candidate in taken:
+        candidate, i = f"listcare_{name}_{i}", i + 1
+    return candidate
+
+
 def require_columns(df: pd.DataFrame, cols: Iterable[str], *, what: str = "table") -> None:
     """Raise :class:`ColumnError` naming every column of *cols* that *df* lacks."""
     cols = list(cols)

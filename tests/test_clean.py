@@ -881,3 +881,16 @@ def test_unreadable_dates_are_reported_and_an_undated_list_gets_no_biased_foreca
     d = report["decay"]["input_list"]
     assert d["rows_with_age"] == 3 and d["expected_hard_bounce_rate"] is None
     assert "too few rows can be aged" in (job / "out" / "report.md").read_text()
+
+
+def test_added_columns_never_overwrite_an_input_column(tmp_path):
+    """A list that already has rule and listcare_rule columns: both survive, the job's
+    own column gets a free name."""
+    (tmp_path / "c.csv").write_text(
+        "email,rule,listcare_rule\nkaputt,mine,also mine\nok@firma.de,x,y\n"
+    )
+    clean(tmp_path / "c.csv", [], store=tmp_path / "s.db", out_dir=tmp_path / "out",
+          as_of=NIGHT1, check_dns=False)
+    sup = read_contacts(tmp_path / "out" / "suppressed.csv")
+    assert sup.loc[0, "rule"] == "mine" and sup.loc[0, "listcare_rule"] == "also mine"
+    assert sup.loc[0, "listcare_rule_2"] == "invalid"

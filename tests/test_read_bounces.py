@@ -241,6 +241,14 @@ def test_cli_bounces_errors_have_exit_codes(tmp_path):
     res = CliRunner().invoke(main, ["bounces", str(tmp_path / "nope.log"), "-o", str(out)])
     assert res.exit_code == InputError.exit_code
     assert not out.exists()
+    # the output is one of the inputs: refused, the log left as it was
+    log = tmp_path / "v.log"
+    log.write_bytes((LOGS / "postfix-classic.log").read_bytes())
+    res = CliRunner().invoke(
+        main, ["bounces", str(log), "-o", str(log), "--as-of", "2026-11-27"]
+    )
+    assert res.exit_code == InputError.exit_code and "Refusing to write" in res.output
+    assert log.read_bytes() == (LOGS / "postfix-classic.log").read_bytes()
 
 
 def test_a_bounce_quoting_log_lines_is_still_mail(tmp_path):
