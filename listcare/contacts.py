@@ -14,6 +14,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import os
 import re
 import warnings
@@ -584,6 +585,39 @@ def _unencodable(df: pd.DataFrame, encoding: str) -> str:
                 except UnicodeEncodeError:
                     return f"column {str(col)!r}, row {pos + 1}"
     return "a cell"
+
+
+def escape_unencodable(values: np.ndarray, encoding: str) -> np.ndarray:
+    """*values* with every character that *encoding* cannot write as a JSON escape.
+
+    What the job adds to a row (a remote server's bounce text in ``reason``, the
+    ``evidence`` JSON) can hold characters that the list's own encoding, e.g. cp1252,
+    has not: writing them would fail the run, and every run after it, until the
+    evidence ages out. ``\\u90ae`` (two escapes for a character outside the BMP, as JSON
+    writes it) is lossless, keeps the evidence valid JSON and can be read by a person.
+    """
+    if encoding.replace("_", "-").lower().startswith("utf"):
+        return values
+    try:
+        "\n".join(values).encode(encoding)  # one C-level check: nearly always fine
+        return values
+    except UnicodeEncodeError:
+        pass
+    out = values.copy()
+    for i, v in enumerate(values):
+        try:
+            v.encode(encoding)
+        except UnicodeEncodeError:
+            out[i] = "".join(ch if _encodes(ch, encoding) else json.dumps(ch)[1:-1] for ch in v)
+    return out
+
+
+def _encodes(ch: str, encoding: str) -> bool:
+    try:
+        ch.encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def write_contacts(

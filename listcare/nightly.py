@@ -622,8 +622,10 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
 
     *row_codes*: each validation row's position in *decisions* (from policy._decide);
     without it, the rows are matched by address key. The columns the job adds are made
-    writable in the list's own encoding (:func:`_writable`).
+    writable in the list's own encoding (:func:`listcare.contacts.escape_unencodable`).
     """
+    from .contacts import escape_unencodable
+
     encoding = _output_encoding(cdf)
     if row_codes is not None and len(row_codes) == len(validation):
         codes = np.asarray(row_codes, dtype=np.int64)
@@ -680,7 +682,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
         out = cdf[mask].copy()
         for c in cols:
             name = schema.added_column_name(c, out.columns)
-            out[name] = _writable(per_row.loc[mask, c].astype(str).to_numpy(), encoding)
+            out[name] = escape_unencodable(per_row.loc[mask, c].astype(str).to_numpy(), encoding)
         return out
 
     outputs = {
@@ -718,39 +720,6 @@ def _output_encoding(cdf: pd.DataFrame) -> str:
     if info.get("format", "csv") != "csv":
         return "utf-8-sig"
     return info.get("encoding") or "utf-8"
-
-
-def _writable(values: np.ndarray, encoding: str) -> np.ndarray:
-    """*values* with every character that *encoding* cannot write as a JSON escape.
-
-    What the job adds to a row (a remote server's bounce text in ``reason``, the
-    ``evidence`` JSON) can hold characters that the list's own encoding, e.g. cp1252,
-    has not: writing them would fail the run, and every run after it, until the
-    evidence ages out. ``\\u90ae`` (two escapes for a character outside the BMP, as JSON
-    writes it) is lossless, keeps the evidence valid JSON and can be read by a person.
-    """
-    if encoding.replace("_", "-").lower().startswith("utf"):
-        return values
-    try:
-        "\n".join(values).encode(encoding)  # one C-level check: nearly always fine
-        return values
-    except UnicodeEncodeError:
-        pass
-    out = values.copy()
-    for i, v in enumerate(values):
-        try:
-            v.encode(encoding)
-        except UnicodeEncodeError:
-            out[i] = "".join(ch if _encodes(ch, encoding) else json.dumps(ch)[1:-1] for ch in v)
-    return out
-
-
-def _encodes(ch: str, encoding: str) -> bool:
-    try:
-        ch.encode(encoding)
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 def _check_conservation(n_rows: int, positions: dict) -> None:

@@ -229,3 +229,10 @@ def test_a_providers_permanent_verdict_is_hard_when_no_smtp_text_says_more(tmp_p
         "sg@example.org": "hard",
         "sgb@example.org": "soft",
     }
+
+
+def test_a_contact_list_forced_to_mailchimp_is_not_a_list_of_cleaned_addresses(tmp_path):
+    p = tmp_path / "subscribed.csv"
+    p.write_text("Email Address,First Name,MEMBER_RATING\na@example.org,A,2\nb@example.org,B,3\n")
+    df = read_bounces(p, format="mailchimp")
+    assert len(df) == 0 and df.attrs["errors"]["count"] == 2

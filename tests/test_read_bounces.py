@@ -317,3 +317,16 @@ def test_cli_bounces_creates_the_folder_and_defuses_formulas_in_diagnostics(tmp_
     assert len(back) == 1
     assert back.loc[0, "diagnostic"].startswith("'=HYPERLINK")
     assert read_bounces(log, as_of=AS_OF).loc[0, "diagnostic"].startswith("=HYPERLINK")
+
+
+@pytest.mark.parametrize("cut", [10, 30, 60, 150])
+def test_a_gz_cut_off_early_is_reported_not_silently_empty(tmp_path, cut):
+    import gzip as gz
+
+    data = gz.compress((LOGS / "postfix-classic.log").read_bytes())
+    p = tmp_path / "mail.log.1.gz"
+    p.write_bytes(data[:cut])
+    df = read_bounces(p, as_of="2026-11-27")
+    errs = df.attrs["errors"]
+    assert errs["count"] >= 1
+    assert any("truncated" in m or "corrupt" in m or "ends early" in m for _, _, m in errs["samples"])

@@ -574,3 +574,20 @@ def test_columnwise_composition_equals_the_documented_precedence(check_dns):
     assert got == _expected_rows(values, results, check_dns)
     assert r["status"].isin(schema.VALIDATION_STATUSES).all()
     assert set(r["reason"]) <= set(schema.VALIDATION_REASONS)
+
+
+def test_cli_validate_a_cp1252_list_with_an_idn_it_cannot_write(tmp_path):
+    """The normalised form of a Cyrillic IDN has no cp1252 spelling: it is written as a
+    JSON escape in the list's own encoding, and nothing else changes."""
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    src = tmp_path / "l.csv"
+    src.write_bytes("Name;E-Mail\r\nX;info@xn--80ak6aa92e.com\r\nY;jörg@firma.de\r\n".encode("cp1252"))
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(main, ["validate", str(src), "-o", str(out), "--no-dns"])
+    assert res.exit_code == 0, res.output
+    text = out.read_bytes().decode("cp1252")
+    assert "info@\\u0430\\u0440\\u0440\\u04cf\\u0435.com" in text and "jörg@firma.de" in text
+    assert text.splitlines()[0].startswith("Name;E-Mail;normalized")

@@ -463,6 +463,8 @@ class _Stream:
         except OSError as exc:
             raise InputError(f"Cannot read {name!r}: {exc.strerror or exc}.") from exc
         self.gz = first[:2] == b"\x1f\x8b"
+        #: why a .gz could not be read (even) as far as its first bytes; "" if it could
+        self.broken = ""
         if self.gz:
             from .mail import Prefixed
 
@@ -470,8 +472,11 @@ class _Stream:
             self.head = b""
             try:
                 self.head = self.stream.read(SNIFF_BYTES)
-            except EOFError:
+            except EOFError as exc:
                 self.head = b""  # nothing decompressible at all
+                self.broken = str(exc)
+            if len(self.head) < SNIFF_BYTES and self.stream.error:
+                self.broken = self.stream.error  # a fragment, then the damage
         else:
             self.stream = raw
             self.head = first
@@ -868,7 +873,9 @@ def read_bounces(
             stream = _Stream(raw, inp.name)
             fmt = format if format != "auto" else sniff_format(stream.head)
             if fmt is None:
-                if stream.head.strip():
+                if stream.broken:  # a cut-off .gz: say so, not "empty" or "unknown format"
+                    report.add(inp.name, 0, f"{stream.broken}: too little is readable to tell its format; skipped")
+                elif stream.head.strip():
                     report.add(inp.name, 0, "format not recognised (not a mail log, bounce mail or provider export): skipped")
                 continue
             formats[inp.name] = fmt

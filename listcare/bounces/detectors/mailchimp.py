@@ -47,6 +47,10 @@ def facts(row: dict) -> list[Fact]:
     email = next((lowered[c] for c in _EMAIL_COLUMNS if lowered.get(c)), "")
     if not email:
         raise ValueError("no email address in the row")
+    if "bounce type" not in lowered and not any(k.startswith("clean_") for k in lowered):
+        # neither a bounce report nor a cleaned-members export (a subscribed-members
+        # export or any contact list forced to this format): no evidence of anything
+        raise ValueError("not a Mailchimp bounce or cleaned-members row (no Bounce Type, no CLEAN_ columns)")
     btype = lowered.get("bounce type", "").strip().lower()
     if btype == "soft":
         status, diag = "4.0.0", "Mailchimp: soft bounce"
