@@ -305,8 +305,10 @@ def _model(model):
 
 
 # ----------------------------------------------------------------------- input parsing
-def _state_keys(state) -> tuple[set[str], set[str]]:
-    """Casefolded addresses to suppress and to reconfirm, from *state*.
+def _state_keys(state, as_of: pd.Timestamp | None = None) -> tuple[set[str], set[str]]:
+    """Casefolded addresses to suppress and to reconfirm, from *state*; with *as_of*,
+    only decisions whose ``since`` is not after it (a plan as of an earlier day must not
+    use what a later night decided), where the table has ``since``.
 
     *state* is duck-typed; any of these works:
 
@@ -331,6 +333,11 @@ def _state_keys(state) -> tuple[set[str], set[str]]:
             from .contacts import find_email_column
 
             col = find_email_column(df)
+        if as_of is not None and "since" in df.columns:
+            # as_of is a calendar day: a decision that started on it counts
+            end = pd.Timestamp(as_of).tz_localize("UTC") + pd.Timedelta(days=1)
+            since = pd.to_datetime(df["since"], utc=True, errors="coerce")
+            df = df[~(since >= end).to_numpy()]
         if "decision" in df.columns:
             decision = df["decision"].astype("string").str.strip().str.lower().fillna("")
             values = df.loc[(decision == "suppress").to_numpy(), col]
@@ -750,7 +757,7 @@ def plan_cadence(
             f"min_channel_gap_days={gap} (an email, the call {gap} days later and the next "
             f"email {gap} days after that): use a longer interval or a shorter gap."
         )
-    suppressed, to_reconfirm = _state_keys(state)
+    suppressed, to_reconfirm = _state_keys(state, as_of)
 
     # ---- who is not planned, and why (first reason wins)
     reason = np.zeros(n_rows, dtype=np.int8)  # 0: planned, else 1 + index in EXCLUDED_REASONS

@@ -449,6 +449,8 @@ def _bounces_summary(df, n_files: int, output) -> str:
             detail = ", ".join(f"{r} {c}" for r, c in reasons.items())
             lines.append(f"  {kind:<12} {len(part):>8}  ({detail})")
     lines.append(f"  {'skipped':<12} {errors['count']:>8}  unreadable records")
+    if df.attrs.get("duplicates"):
+        lines.append(f"  {'duplicates':<12} {df.attrs['duplicates']:>8}  the same evidence read twice: kept once")
     for source, position, message in errors.get("samples", [])[:5]:
         lines.append(f"    {source}:{position}: {message}")
     return "\n".join(lines)

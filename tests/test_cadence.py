@@ -779,3 +779,22 @@ def test_a_bare_number_of_days_and_a_mistyped_date_column(tmp_path):
     assert CliRunner().invoke(main, [*args, "--every", "60"]).exit_code == 0
     res = CliRunner().invoke(main, [*args, "--acquired", "nope"])
     assert res.exit_code == 65 and "'nope'" in res.output
+
+
+def test_a_plan_as_of_an_earlier_day_ignores_later_suppressions():
+    """No hidden clock: a store's decisions that started after as_of do not apply."""
+    contacts = pd.DataFrame(
+        {"email": ["early@x.de", "late@x.de"], "last_contacted_at": ["2026-05-01", "2026-05-01"]}
+    )
+    state = pd.DataFrame(
+        {
+            "address": ["early@x.de", "late@x.de"],
+            "decision": ["suppress", "suppress"],
+            "since": pd.to_datetime(["2026-05-20", "2026-10-01"], utc=True),
+        }
+    )
+    plan = plan_cadence(contacts, as_of="2026-06-01", state=state)
+    planned = set(plan["email"]) if "email" in plan.columns else set(plan.iloc[:, 0])
+    assert "late@x.de" in planned and "early@x.de" not in planned
+    later = plan_cadence(contacts, as_of="2026-10-01", state=state)  # the day it started
+    assert "late@x.de" not in set(later["email"])

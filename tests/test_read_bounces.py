@@ -330,3 +330,20 @@ def test_a_gz_cut_off_early_is_reported_not_silently_empty(tmp_path, cut):
     errs = df.attrs["errors"]
     assert errs["count"] >= 1
     assert any("truncated" in m or "corrupt" in m or "ends early" in m for _, _, m in errs["samples"])
+
+
+def test_the_same_evidence_given_twice_is_one_event(tmp_path):
+    import gzip as gz
+
+    log = LOGS / "postfix-classic.log"
+    copy = tmp_path / "mail.log.1.gz"
+    copy.write_bytes(gz.compress(log.read_bytes()))
+    once = read_bounces(log, as_of="2026-11-27")
+    twice = read_bounces([log, log, copy], as_of="2026-11-27")
+    assert len(once) > 0 and twice["event_id"].tolist() == once["event_id"].tolist()
+    assert twice.attrs["duplicates"] == 2 * len(once)
+    res = CliRunner().invoke(
+        main, ["bounces", str(log), str(copy), "-o", str(tmp_path / "e.csv"), "--as-of", "2026-11-27"]
+    )
+    assert res.exit_code == 0 and "duplicates" in res.output
+    assert len(pd.read_csv(tmp_path / "e.csv")) == len(once)

@@ -899,12 +899,20 @@ def read_bounces(
         df = frames[0]  # (concat would copy every column of the one frame)
     else:
         df = pd.concat(frames, ignore_index=True) if frames else schema.empty_frame(schema.EVENT_COLUMNS)
+    duplicates = 0
     if len(frames) > 1:
         df = schema.coerce(df, schema.EVENT_COLUMNS)
+        # the same evidence given twice (a file and its copy, overlapping globs, a log and
+        # a rotation holding the same lines): one event, as the store would keep it
+        dup = df["event_id"].duplicated().to_numpy()
+        if dup.any():
+            duplicates = int(dup.sum())
+            df = df[~dup].reset_index(drop=True)
     df.attrs["errors"] = report.as_dict() if errors == "report" else {"count": report.count, "samples": []}
     df.attrs["offsets"] = out_offsets
     df.attrs["formats"] = formats
     df.attrs["lines_read"] = lines_read
+    df.attrs["duplicates"] = duplicates
     return df
 
 
