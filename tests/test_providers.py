@@ -135,10 +135,13 @@ def test_all_provider_files_together_keep_input_order():
     files = sorted(P.iterdir())
     df = read_bounces(files)
     assert set(df.attrs["formats"].values()) == {"ses", "sendgrid", "mailgun", "postmark", "mailchimp"}
-    assert df["source"].drop_duplicates().tolist() == [str(f) for f in files]
     assert df.attrs["errors"]["count"] == 0
-    # the same five SES events are in the batch and the JSON-lines file: they share ids
-    assert df["event_id"].duplicated().sum() == 5
+    # the same five SES events are in the batch and the JSON-lines file: they share ids,
+    # and are kept once (from the first file that has them)
+    assert df.attrs["duplicates"] == 5 and not df["event_id"].duplicated().any()
+    jsonl = str(P / "ses-events.jsonl")
+    assert jsonl not in set(df["source"])  # all five were already in the batch file
+    assert df["source"].drop_duplicates().tolist() == [str(f) for f in files if str(f) != jsonl]
 
 
 def test_bad_provider_records_are_counted_not_fatal(tmp_path):
