@@ -130,7 +130,8 @@ class CadencePlan(pd.DataFrame):
         days = int(self.interval / pd.Timedelta(days=1))
         lines = [
             f"Cadence plan as of {self.as_of.date()} for {int(self.horizon / pd.Timedelta(days=1))} days: "
-            f"every {days} days, content budget {self.content_budget} campaigns a year.",
+            f"every {days} days, content budget {self.content_budget} "
+            f"campaign{'s' if self.content_budget != 1 else ''} a year.",
         ]
         active = self.daily[self.daily["volume"] > 0]
         if len(active):
@@ -151,7 +152,8 @@ class CadencePlan(pd.DataFrame):
             name = "reconfirm" if w["wave"] == 0 else f"wave {w['wave']}"
             lines.append(
                 f"  {name:<10} {w['first_date'].date()} .. {w['last_date'].date()}: "
-                f"{w['contacts']:,} contacts, expected bounce rate {w['expected_bounce_rate']:.1%}"
+                f"{w['contacts']:,} contact{'s' if w['contacts'] != 1 else ''}, "
+                f"expected bounce rate {w['expected_bounce_rate']:.1%}"
             )
         if len(self.excluded):
             counts = self.excluded["reason"].value_counts()
@@ -881,7 +883,12 @@ def plan_cadence(
         if late_overdue:
             bits.append(
                 f"{late_overdue:,} overdue contacts cannot all go on the first send day "
-                f"({cal.dates[0].date()}); the backlog is cleared by {cal.dates[backlog_until].date()}"
+                f"({cal.dates[0].date()}); "
+                + (
+                    f"those that fit are sent by {cal.dates[backlog_until].date()}"
+                    if n_unplanned
+                    else f"the backlog is cleared by {cal.dates[backlog_until].date()}"
+                )
             )
         if late_count - late_overdue:
             bits.append(f"{late_count - late_overdue:,} sends would be later than their deadline")
@@ -892,8 +899,8 @@ def plan_cadence(
         fix = ""
         if daily_capacity is not None:
             fix = (
-                f" Raise daily_capacity above {daily_capacity:,}, lengthen the interval, add send days, "
-                "or lower reconfirm_daily_batch."
+                f" Raise daily_capacity (CLI: --daily-capacity) above {daily_capacity:,}, lengthen "
+                "the interval, add send days, or lower reconfirm_daily_batch (--reconfirm-batch)."
             )
         warn.append(f"The capacity cannot keep every gap within {interval} days: " + "; ".join(bits) + "." + fix)
 

@@ -798,3 +798,14 @@ def test_a_plan_as_of_an_earlier_day_ignores_later_suppressions():
     assert "late@x.de" in planned and "early@x.de" not in planned
     later = plan_cadence(contacts, as_of="2026-10-01", state=state)  # the day it started
     assert "late@x.de" not in set(later["email"])
+
+
+def test_the_capacity_warning_does_not_claim_a_backlog_is_cleared_when_some_never_fit():
+    from listcare import example_path, read_contacts
+
+    contacts = read_contacts(example_path("contacts.csv"))
+    plan = plan_cadence(contacts, as_of="2026-11-27", daily_capacity=10)
+    text = " ".join(plan.warnings)
+    assert "cannot be planned at all" in text
+    assert "backlog is cleared" not in text and "those that fit are sent by" in text
+    assert "--daily-capacity" in text
