@@ -1068,29 +1068,6 @@ static void phase1(pre_t *pr)
 }
 
 /* ------------------------------------------------------------------------ phase 2 */
-/* the recipient's str (postfix._norm_bytes, then decode("utf-8", "replace")) */
-static PyObject *recipient_str(const row_t *r, const unsigned char *p)
-{
-    const unsigned char *rb;
-    Py_ssize_t len, d, i;
-    unsigned char *low;
-    PyObject *out;
-    recipient_bytes(p, &r->f, &rb, &len);
-    if (!r->lower || len <= 0) /* (lower: a domain letter, so len >= 1) */
-        return PyUnicode_DecodeUTF8((const char *)rb, len, "replace");
-    d = domain_start(rb, len);
-    low = PyMem_Malloc((size_t)len);
-    if (low == NULL)
-        return PyErr_NoMemory();
-    memcpy(low, rb, (size_t)len);
-    for (i = d; i < len; i++)
-        if (UPPER(low[i]))
-            low[i] = (unsigned char)(low[i] + 32);
-    out = PyUnicode_DecodeUTF8((const char *)low, len, "replace");
-    PyMem_Free(low);
-    return out;
-}
-
 /* postfix._decode: UTF-8, else Latin-1 */
 static PyObject *decode_text(const unsigned char *s, Py_ssize_t len)
 {
@@ -1100,6 +1077,29 @@ static PyObject *decode_text(const unsigned char *s, Py_ssize_t len)
         o = PyUnicode_DecodeLatin1((const char *)s, len, NULL);
     }
     return o;
+}
+
+/* the recipient's str (postfix._norm_bytes, then postfix._decode) */
+static PyObject *recipient_str(const row_t *r, const unsigned char *p)
+{
+    const unsigned char *rb;
+    Py_ssize_t len, d, i;
+    unsigned char *low;
+    PyObject *out;
+    recipient_bytes(p, &r->f, &rb, &len);
+    if (!r->lower || len <= 0) /* (lower: a domain letter, so len >= 1) */
+        return decode_text(rb, len);
+    d = domain_start(rb, len);
+    low = PyMem_Malloc((size_t)len);
+    if (low == NULL)
+        return PyErr_NoMemory();
+    memcpy(low, rb, (size_t)len);
+    for (i = d; i < len; i++)
+        if (UPPER(low[i]))
+            low[i] = (unsigned char)(low[i] + 32);
+    out = decode_text(low, len);
+    PyMem_Free(low);
+    return out;
 }
 
 /* the event id and the recipient of a matched line, at row i */
@@ -1948,7 +1948,7 @@ static struct PyModuleDef module = {
 
 /* what postfix.py expects (_SCAN_API): raise it with any change of the functions' contract,
  * so that a module built from an older source is not used */
-#define SCAN_API 3
+#define SCAN_API 4
 
 PyMODINIT_FUNC PyInit__postfix_scan(void)
 {

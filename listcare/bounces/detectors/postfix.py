@@ -80,7 +80,7 @@ from operator import itemgetter, methodcaller
 
 import numpy as np
 
-_SCAN_API = 3  # the contract of _postfix_scan this module was written for
+_SCAN_API = 4  # the contract of _postfix_scan this module was written for
 try:  # the compiled scanner (setup.py builds it where a C compiler is available)
     from .. import _postfix_scan
 except ImportError:  # pragma: no cover - an install without a compiler
@@ -384,7 +384,7 @@ class Parser:
         remote = self._relays.get(relay, _MISSING)
         if remote is _MISSING:
             remote = self._relays[relay] = _relay_host(relay)
-        rcpt = rb.decode("utf-8", "replace")
+        rcpt = _decode(rb)  # UTF-8, else Latin-1 (as every other field)
         q = qid.decode()
         if word == _SENT:
             r3 = rest[2:5]
@@ -449,7 +449,11 @@ class Parser:
                 rbs[i] = _norm_bytes(rbs[i])
             joined = b"\n".join(rbs)
         # addresses and queue ids hold no newline: one decode per block, then split
-        rcpts = (joined.decode("ascii") if joined.isascii() else joined.decode("utf-8", "replace")).split("\n")
+        rcpts = (
+            joined.decode("ascii").split("\n")
+            if joined.isascii()
+            else [_decode(r) for r in joined.split(b"\n")]  # each UTF-8, else Latin-1
+        )
         qs = b"\n".join(qid).decode("ascii").split("\n")
         dsns, relays, replies, sent_class = self._dsns, self._relays, self._replies, self._sent_class
         for k in set(dsn).difference(dsns):
@@ -593,7 +597,7 @@ class Parser:
                     kr = sent_class[(d, reply)] = classify("delivered", d, reply or "", "")
                 reason, kind = kr
                 diag = _decode(rest[2:-1]) or None
-                rcpt = rb.decode("utf-8", "replace")
+                rcpt = _decode(rb)  # UTF-8, else Latin-1 (as every other field)
                 q = qid.decode()
                 if deferred and q in deferred:
                     deferred[q].pop(rcpt, None)
@@ -607,7 +611,7 @@ class Parser:
                 if rm:
                     remote = rm
                 reason, kind = classify(action, d, reply, diag, hint, command)
-                rcpt = rb.decode("utf-8", "replace")
+                rcpt = _decode(rb)  # UTF-8, else Latin-1 (as every other field)
                 q = qid.decode()
                 self._track(q, rcpt, action, (d, reply, diag, remote or "", command))
                 reply = reply or None
