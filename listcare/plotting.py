@@ -447,6 +447,11 @@ def plot_cadence(plan, ax=None):
             label=f"capacity ({int(cap.max()):,}/day)",
         )
     ax.set_ylim(bottom=0)
+    peak = float(bottom.max()) if len(bottom) else 0.0
+    if peak > 0 and cap.notna().any() and float(cap.max()) > 4 * peak:
+        # a capacity far above the plan's volume would flatten the bars to nothing: the
+        # axis follows the sends, and the legend still names the capacity
+        ax.set_ylim(0, 1.25 * peak)
     ax.set_ylabel("sends per day")
     ax.set_xlabel("send day")
     days = int(plan.interval / pd.Timedelta(days=1))

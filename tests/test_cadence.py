@@ -498,6 +498,14 @@ def test_plot_cadence_draws_volume_capacity_and_bounces():
         assert np.allclose(y, plan.daily["expected_hard_bounces"].to_numpy())
     finally:
         plt.close(ax.figure)
+    # a capacity far above the volume does not flatten the bars: the axis follows them
+    big = plan_cadence(_contacts(60, start=-400, step=8), as_of=AS_OF, every="60D", daily_capacity=5000)
+    ax = plot_cadence(big)
+    try:
+        assert ax.get_ylim()[1] <= 1.25 * big.daily["volume"].max() + 1e-9
+        assert any(t.get_text().startswith("capacity (5,000") for t in ax.get_legend().get_texts())
+    finally:
+        plt.close(ax.figure)
 
 
 def test_cli_plan_writes_plan_calendar_and_summary(tmp_path):
@@ -804,7 +812,8 @@ def test_the_capacity_warning_does_not_claim_a_backlog_is_cleared_when_some_neve
     from listcare import example_path, read_contacts
 
     contacts = read_contacts(example_path("contacts.csv"))
-    plan = plan_cadence(contacts, as_of="2026-11-27", daily_capacity=10)
+    with pytest.warns(UserWarning, match="cannot be planned at all"):
+        plan = plan_cadence(contacts, as_of="2026-11-27", daily_capacity=10)
     text = " ".join(plan.warnings)
     assert "cannot be planned at all" in text
     assert "backlog is cleared" not in text and "those that fit are sent by" in text
