@@ -239,3 +239,22 @@ def test_a_contact_list_forced_to_mailchimp_is_not_a_list_of_cleaned_addresses(t
     p.write_text("Email Address,First Name,MEMBER_RATING\na@example.org,A,2\nb@example.org,B,3\n")
     df = read_bounces(p, format="mailchimp")
     assert len(df) == 0 and df.attrs["errors"]["count"] == 2
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_a_json_export_cut_off_part_way_keeps_its_complete_records(tmp_path, wrap):
+    records = [
+        {"event": "bounce", "email": f"u{i}@example.org", "timestamp": 1763625600 + i,
+         "type": "bounce", "reason": "550 5.1.1 user unknown", "sg_event_id": f"e{i}",
+         "sg_message_id": f"m{i}"}
+        for i in range(6)
+    ]
+    doc = {"items": records} if wrap else records
+    text = json.dumps(doc, indent=2)
+    cut = text.index('"u4@example.org"')  # inside the fifth record
+    p = tmp_path / "sendgrid.json"
+    p.write_text(text[:cut])
+    df = read_bounces(p, format="sendgrid")
+    assert df["recipient"].tolist() == [f"u{i}@example.org" for i in range(4)]
+    errs = df.attrs["errors"]
+    assert errs["count"] == 1 and "after 4 complete records" in errs["samples"][0][2]

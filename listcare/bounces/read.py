@@ -998,6 +998,10 @@ def iter_json_records(stream, sink) -> Iterator[tuple[int, Any]]:
     except json.JSONDecodeError:
         doc = None
         lines = True
+        cut = _array_start(text)
+        if cut is not None:  # an array (or a page holding one) that does not parse whole
+            yield from _salvage_array(text, cut, sink)
+            return
     except RecursionError:
         sink(0, "JSON nested too deeply: skipped")
         return
@@ -1030,6 +1034,53 @@ def iter_json_records(stream, sink) -> Iterator[tuple[int, Any]]:
             yield i, rec
     else:
         yield 1, doc
+
+
+_LIST_KEY = re.compile(r'"(?:items|Records|records|Bounces|bounces|events|Events|data)"\s*:\s*\[')
+
+
+def _array_start(text: str) -> int | None:
+    """Where the records of a JSON array export begin, when *text* is one that does not
+    parse whole (cut off or damaged part-way), and is not JSON lines; else None."""
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    try:
+        json.loads(first)
+        return None  # a complete value on the first line: JSON lines
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    body = text.lstrip()
+    offset = len(text) - len(body)
+    if body.startswith("["):
+        return offset + 1
+    if body.startswith("{"):
+        m = _LIST_KEY.search(body)
+        return offset + m.end() if m else None
+    return None
+
+
+def _salvage_array(text: str, pos: int, sink) -> Iterator[tuple[int, Any]]:
+    """The complete records of a JSON array up to where it is cut off or damaged (an
+    export interrupted part-way keeps what it holds; the damage is one error)."""
+    decoder = json.JSONDecoder()
+    n = len(text)
+    i = 0
+    while True:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n:
+            sink(i + 1, f"the JSON export ends early after {i} complete records (cut off?)")
+            return
+        if text[pos] == "]":
+            if text[pos + 1 :].strip(" \t\r\n}"):
+                sink(i + 1, "text after the end of the JSON export's records: ignored")
+            return
+        try:
+            rec, pos = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            sink(i + 1, f"the JSON export is cut off or damaged after {i} complete records: {str(exc)[:100]}")
+            return
+        i += 1
+        yield i, rec
 
 
 def _decode_text(data: bytes) -> str:
