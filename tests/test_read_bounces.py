@@ -93,9 +93,28 @@ def test_mail_sources_go_to_the_mail_reader():
     assert df["position"].tolist() == [1, 1]
     assert df["event_id"].is_unique  # one message, two recipients: index tells them apart
     folder = read_bounces(bounces)  # a folder of messages (Maildir-like)
-    assert folder.attrs["formats"] == {str(bounces): "mail"}
+    # each file is an input of its own: its events name it, and its format is its own
+    files = sorted(p for p in bounces.iterdir() if p.is_file() and not p.name.startswith("."))
+    assert list(folder.attrs["formats"]) == [str(f) for f in files]
+    assert set(folder.attrs["formats"].values()) == {"mail"}
+    assert set(folder["source"]) <= {str(f) for f in files}
     assert len(folder) > len(df)
     assert set(df["event_id"]) <= set(folder["event_id"])  # same evidence, same ids
+    two = folder[folder["source"] == str(eml)]
+    assert two["position"].tolist() == [1, 1]
+
+
+def test_a_folder_may_mix_formats_and_each_event_names_its_file(tmp_path):
+    (tmp_path / "mail.log").write_bytes((LOGS / "postfix-classic.log").read_bytes())
+    (tmp_path / "ses.json").write_bytes((FIXTURES / "providers" / "ses-notification-bounce.json").read_bytes())
+    (tmp_path / "one.eml").write_bytes((FIXTURES / "bounces" / "dsn_postfix_two_recipients.eml").read_bytes())
+    df = read_bounces(tmp_path, as_of=AS_OF)
+    assert df.attrs["formats"] == {
+        str(tmp_path / "mail.log"): "postfix",
+        str(tmp_path / "one.eml"): "mail",
+        str(tmp_path / "ses.json"): "ses",
+    }
+    assert set(df["source"]) == set(df.attrs["formats"])
 
 
 # --------------------------------------------------------------------------- offsets

@@ -32,6 +32,7 @@ import gzip
 import io
 import json
 import os
+import pathlib
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -413,6 +414,23 @@ def sniff_format(head: bytes) -> str | None:
 
 
 # --------------------------------------------------------------------------- inputs
+def _expand_folders(items: list) -> list:
+    """A folder given as an input stands for its files, each sniffed on its own (a Maildir:
+    the messages of new/ then cur/; any other folder: its files in name order), so that
+    every event names the file it came from and a folder may mix formats. An empty folder
+    stays itself (the mail reader then says there is nothing in it)."""
+    from .mail import _maildir_files
+
+    out = []
+    for item in items:
+        if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
+            files = _maildir_files(pathlib.Path(item))
+            out.extend([os.fspath(f) for f in files] or [item])
+        else:
+            out.append(item)
+    return out
+
+
 class _Input:
     """One input: its name (``source``), the key used in ``offsets`` and how to open it."""
 
@@ -855,7 +873,7 @@ def read_bounces(
         raise ConfigError(f"format={format!r} is not one of {', '.join(FORMATS)}.")
     report = ErrorReport(errors)
     clock = Clock(as_of)
-    items = _as_list(paths_or_buffers)
+    items = _expand_folders(_as_list(paths_or_buffers))
     offsets = {os.fspath(k): int(v) for k, v in (offsets or {}).items()}
     frames: list[pd.DataFrame] = []
     out_offsets: dict[str, int] = {}
