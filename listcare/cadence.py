@@ -793,6 +793,13 @@ def plan_cadence(
         stale |= eligible & pd.Series(folded).isin(to_reconfirm).to_numpy()
     regular = eligible & ~stale
     warn: list[str] = []
+    if interval > sunset_days:
+        warn.append(
+            f"The interval ({interval} days) is longer than the sunset ({sunset_days} days): "
+            "contacts pass the sunset between two sends and are asked to reconfirm instead "
+            "of being mailed. Shorten the interval (every=, CLI --every) or lengthen the "
+            "sunset (sunset=, --sunset)."
+        )
     if future.any():
         warn.append(
             f"{int(future.sum()):,} contact(s) have a last-contact or acquisition date after as_of; "

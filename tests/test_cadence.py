@@ -818,3 +818,12 @@ def test_the_capacity_warning_does_not_claim_a_backlog_is_cleared_when_some_neve
     assert "cannot be planned at all" in text
     assert "backlog is cleared" not in text and "those that fit are sent by" in text
     assert "--daily-capacity" in text
+
+
+def test_an_interval_longer_than_the_sunset_is_pointed_out():
+    contacts = _contacts(20, start=-100, step=3)
+    plan = plan_cadence(contacts, as_of=AS_OF, every="60D", sunset="30D")
+    assert any("longer than the sunset" in w for w in plan.warnings)
+    assert "longer than the sunset" in plan.summary()
+    ok = plan_cadence(contacts, as_of=AS_OF, every="60D")
+    assert not any("longer than the sunset" in w for w in ok.warnings)
