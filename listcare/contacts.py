@@ -316,6 +316,11 @@ def _read_csv(data: bytes, name: str, *, sep, encoding) -> tuple[pd.DataFrame, d
     except pd.errors.EmptyDataError:
         raise InputError(f"The contact list {name} is empty: it has no header and no rows.") from None
     df.columns = [str(c) for c in df.columns]
+    cells = layout.pop("header_cells", None)
+    if layout["header"] and cells is not None and len(cells) == df.shape[1]:
+        renamed = {c: h for c, h in zip(df.columns, cells, strict=True) if c != h}
+        if renamed:
+            layout["header_as_written"] = renamed
     # rows shorter than the header: pandas leaves NaN in the missing fields
     for i in range(df.shape[1]):
         if df.iloc[:, i].hasnans:
@@ -335,6 +340,10 @@ def _csv_layout(text: str, sep: str | None) -> dict:
     layout = {"sep": sep, "lineterminator": _line_terminator(head), "header": True,
               "sep_line": bool(sep_line)}
     first = _records(head, sep, limit=1)
+    if first:
+        # the header as written: pandas renames duplicate and empty names ("Name.1",
+        # "Unnamed: 3"); the outputs write the original ones back
+        layout["header_cells"] = list(first[0])
     if first and any(_ADDRESS_LIKE.search(cell) for cell in first[0]):
         names = [f"column_{i + 1}" for i in range(len(first[0]))]
         names[next(i for i, c in enumerate(first[0]) if _ADDRESS_LIKE.search(c))] = "email"
@@ -702,6 +711,12 @@ def write_contacts(
         raise InputError(f"Unknown encoding {encoding!r}.") from None
     lineterminator = settings.get("lineterminator") or "\n"
     header = settings.get("header", True)
+    if header and settings.get("header_as_written"):
+        # the input's own header cells for the columns pandas renamed on reading
+        written = settings["header_as_written"]
+        header = [written.get(str(c), str(c)) for c in df.columns]
+        if neutralize:
+            header = [_neutralize_value(h) for h in header]
     out = escape_formulas(df) if neutralize else df
     # The csv writer quotes a field only for the characters of *its* line terminator, so
     # with "\n" a lone "\r" in a value would go out unquoted and split the row on

@@ -525,3 +525,14 @@ def test_ragged_csv_error_is_one_line(tmp_path):
     with pytest.raises(InputError) as err:
         read_contacts(bad, sep=",")
     assert "\n" not in str(err.value)
+
+
+def test_duplicate_and_empty_header_names_are_written_back_as_they_were(tmp_path):
+    """pandas renames them on reading (Name.1, Unnamed: 3); the outputs must not."""
+    src = tmp_path / "dup.csv"
+    src.write_text("Name;Name;email;\nA;B;a@b.de;x\n", encoding="utf-8")
+    df = read_contacts(src)
+    assert list(df.columns) == ["Name", "Name.1", "email", "Unnamed: 3"]
+    out = tmp_path / "out.csv"
+    write_contacts(df.assign(status="valid"), out, like=df)
+    assert out.read_text().splitlines() == ["Name;Name;email;;status", "A;B;a@b.de;x;valid"]
