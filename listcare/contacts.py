@@ -307,9 +307,9 @@ def _read_csv(data: bytes, name: str, *, sep, encoding) -> tuple[pd.DataFrame, d
     except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
         raise FormatError(
             f"The contact list {name} is not consistent CSV with separator {sep!r}: "
-            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}. "
-            "A row has more fields than the header (an unquoted separator or quote in a "
-            "value?); fix that row, or, if the separator was guessed wrong, name it: "
+            f"{_first_bad_row(data, enc, sep, layout) or str(exc).strip().splitlines()[0]}. "
+            "Look for an unquoted separator or a stray quote in a value there; fix that "
+            "row, or, if the separator was guessed wrong, name it: "
             "read_contacts(..., sep=';') in Python, or a first line 'sep=;' in the file "
             "(Excel's own convention, which every listcare command reads)."
         ) from None
@@ -326,6 +326,31 @@ def _read_csv(data: bytes, name: str, *, sep, encoding) -> tuple[pd.DataFrame, d
         if df.iloc[:, i].hasnans:
             df.isetitem(i, df.iloc[:, i].fillna(""))
     return df, {"format": "csv", "encoding": enc, **layout}
+
+
+def _first_bad_row(data: bytes, enc: str, sep: str, layout: dict) -> str:
+    """Where the CSV goes wrong, in words (only on the error path: one more pass)."""
+    text, _ = _decode(data, enc, "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"',
+                        doublequote=True, strict=True)
+    width = None
+    try:
+        for row in reader:
+            if layout.get("sep_line") and reader.line_num == 1:
+                continue
+            if not row:
+                continue
+            if width is None:
+                width = len(row) if layout.get("header", True) else len(layout.get("names") or row)
+                if layout.get("header", True):
+                    continue
+            if len(row) > width:
+                return (
+                    f"line {reader.line_num} has {len(row)} fields, the header {width}"
+                )
+    except csv.Error as exc:
+        return f"line {reader.line_num}: {exc} (a quote that is never closed?)"
+    return ""
 
 
 def _csv_layout(text: str, sep: str | None) -> dict:

@@ -125,10 +125,10 @@ def test_na_like_values_stay_strings_and_short_rows_are_padded():
 
 
 def test_row_with_too_many_fields_is_an_error_not_a_loss():
-    with pytest.raises(InputError, match="more fields than the header"):
+    with pytest.raises(InputError, match="line 3 has 3 fields, the header 2"):
         read_contacts(io.StringIO("email,name\na@x.de,Ann\nb@x.de,Bob,extra\n"))
     # even when it is the only row (pandas would drop the extra field with a warning)
-    with pytest.raises(InputError, match="more fields"):
+    with pytest.raises(InputError, match="line 2 has 3 fields"):
         read_contacts(io.StringIO("email,name\nb@x.de,Bob,extra\n"))
 
 
@@ -536,3 +536,16 @@ def test_duplicate_and_empty_header_names_are_written_back_as_they_were(tmp_path
     out = tmp_path / "out.csv"
     write_contacts(df.assign(status="valid"), out, like=df)
     assert out.read_text().splitlines() == ["Name;Name;email;;status", "A;B;a@b.de;x;valid"]
+
+
+def test_a_malformed_csv_names_the_line(tmp_path):
+    from listcare.exceptions import FormatError
+
+    extra = tmp_path / "extra.csv"
+    extra.write_text("email,name\na@b.de,A\nc@d.de,C,oops\n")
+    with pytest.raises(FormatError, match="line 3 has 3 fields, the header 2"):
+        read_contacts(extra)
+    quote = tmp_path / "quote.csv"
+    quote.write_text('email,name\na@b.de,"A\nc@d.de,C\n')
+    with pytest.raises(FormatError, match="never closed"):
+        read_contacts(quote)
