@@ -576,8 +576,9 @@ class LogChunks:
     for a final line the file does not terminate. The consumer reports how many newlines
     the block held through :meth:`done` (detectors count them anyway; counting twice would
     cost a pass over the data). ``end_offset`` is the byte offset just after the last
-    complete line (where the next incremental read starts). Lines longer than
-    ``MAX_LINE_BYTES`` are skipped and reported without being held in memory.
+    complete line (where the next incremental read starts). A line whose end is still
+    missing after ``MAX_LINE_BYTES`` past a block boundary is skipped and reported
+    without being held in memory (a long line inside one block is passed on).
     """
 
     def __init__(self, stream, source: str, errors: ErrorReport, start_offset: int = 0):
