@@ -124,6 +124,14 @@ def atomic_write(
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        # a full disk, a quota, an I/O error while writing: the old file stays, and the
+        # error is an output error (exit code 73), not a traceback
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(
+            f"Cannot write {path!r}: {exc.strerror or exc}. The previous file is unchanged."
+        ) from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

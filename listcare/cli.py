@@ -421,10 +421,20 @@ def bounces_command(files, output, fmt, as_of):
         matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
         paths.extend(matches or [p])
 
+    from .bounces.read import expand_folders
     from .contacts import escape_formulas
     from .exceptions import InputError
 
-    for p in paths:  # listcare never modifies its inputs (the events would replace the log)
+    # listcare never modifies its inputs (the events would replace a log, or a file in a
+    # folder given as input)
+    out_abs = os.path.realpath(output)
+    for p in paths:
+        if os.path.isdir(p) and os.path.commonpath([out_abs, os.path.realpath(p)]) == os.path.realpath(p):
+            raise InputError(
+                f"Refusing to write {output!r} inside {p!r}, a folder read as input: the next "
+                "run would read the events as bounce evidence. Choose another output path."
+            )
+    for p in expand_folders(paths):
         if os.path.exists(output) and os.path.exists(p) and os.path.samefile(output, p):
             raise InputError(
                 f"Refusing to write {output!r}: it is one of the input files. Choose "
@@ -436,7 +446,7 @@ def bounces_command(files, output, fmt, as_of):
     # spreadsheet formula when the events CSV is opened in Excel (OWASP CSV injection).
     with atomic_write(output, encoding="utf-8", newline="", private=True) as f:
         escape_formulas(df).to_csv(f, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-    click.echo(_bounces_summary(df, len(paths), output))
+    click.echo(_bounces_summary(df, len(expand_folders(paths)), output))
 
 
 def _bounces_summary(df, n_files: int, output) -> str:

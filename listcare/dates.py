@@ -276,9 +276,12 @@ def _fast_fields(strs: np.ndarray) -> tuple[np.ndarray, ...]:
             c = at(q, t) | 32  # lower case
             r &= (c == 97) | (c == 112)  # a p
             ap = np.where(r, np.where(c == 97, 1, 2), 0)
+            letter = r.copy()
             q = np.where(r, q + 1, q)
             q = np.where(r & (at(q, t) == 46), q + 1, q)
             r &= (at(q, t) | 32) == 109  # m
+            good &= ~letter | r  # an a or p without its m: not the grammar (_DMY)
+            ap = np.where(r, ap, 0)
             q = np.where(r, q + 1, q)
             q = np.where(r & (at(q, t) == 46), q + 1, q)
         good &= q == end[t]

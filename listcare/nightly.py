@@ -1146,9 +1146,12 @@ def _writing(out_dir: Path, name: str) -> Iterator[None]:
     (not its hidden temporary file); nothing was committed or replaced."""
     try:
         yield
-    except OSError as exc:
+    except (OSError, OutputError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else None
+        if why is None and isinstance(exc.__cause__, OSError):
+            why = exc.__cause__.strerror
         raise OutputError(
-            f"Cannot write {name} in {str(out_dir)!r}: {exc.strerror or exc}. Nothing was "
+            f"Cannot write {name} in {str(out_dir)!r}: {why or exc}. Nothing was "
             "committed and the previous outputs are untouched."
         ) from exc
 

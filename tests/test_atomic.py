@@ -137,3 +137,14 @@ def test_sigkill_mid_write_leaves_old_file_intact(tmp_path):
     # a later successful write replaces the file as usual
     atomic_write_bytes(target, b"email\nnext@example.org\n")
     assert target.read_bytes() == b"email\nnext@example.org\n"
+
+
+def test_an_error_while_writing_is_an_output_error_and_the_old_file_stays(tmp_path):
+    target = tmp_path / "x.csv"
+    target.write_text("old")
+    with pytest.raises(OutputError, match="No space left on device.*unchanged"):
+        with atomic_write(target, "w") as f:
+            f.write("new, half")
+            raise OSError(28, "No space left on device")  # what a full disk raises
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]  # no temporary file left

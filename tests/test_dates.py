@@ -343,7 +343,7 @@ def test_the_vectorised_reader_reads_exactly_the_documented_grammar():
         "10:0",
         "1:00:00.",
     ]
-    marks = ["", " AM", "pm", " p.m.", "A.M", " am.", " x", " M"]
+    marks = ["", " AM", "pm", " p.m.", "A.M", " am.", " x", " M", " a", " P", "p.", " a.x"]
     pads = ["", " ", "\t"]
     cells = [
         pad + d + s + t + m + pad

@@ -258,3 +258,20 @@ def test_a_json_export_cut_off_part_way_keeps_its_complete_records(tmp_path, wra
     assert df["recipient"].tolist() == [f"u{i}@example.org" for i in range(4)]
     errs = df.attrs["errors"]
     assert errs["count"] == 1 and "after 4 complete records" in errs["samples"][0][2]
+
+
+def test_json_lines_of_arrays_with_a_damaged_first_line_keep_the_other_lines(tmp_path):
+    """Webhook bodies (arrays) logged one per line: a damaged line is one error, the
+    others are read (not taken for one array cut off after its first records)."""
+    rows = [
+        [{"event": "bounce", "email": f"u{i}@example.org", "timestamp": 1763625600 + i,
+          "type": "bounce", "sg_event_id": f"e{i}", "sg_message_id": f"m{i}"}]
+        for i in range(4)
+    ]
+    lines = [json.dumps(r) for r in rows]
+    lines[0] = lines[0][:40]  # the first line cut off
+    p = tmp_path / "hooks.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    df = read_bounces(p, format="sendgrid")
+    assert df["recipient"].tolist() == ["u1@example.org", "u2@example.org", "u3@example.org"]
+    assert df.attrs["errors"]["count"] == 1

@@ -388,3 +388,16 @@ def test_a_latin1_postfix_line_gives_a_latin1_recipient(tmp_path, monkeypatch, f
     df = read_bounces(p, as_of="2026-11-27")
     assert df["recipient"].tolist() == ["müller@bäcker.de"]
     assert "Empfänger" in df["diagnostic"].iloc[0]
+
+
+def test_a_folder_file_that_cannot_be_opened_is_one_error_and_no_output_goes_into_an_input(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes((FIXTURES / "bounces" / "dsn_postfix_two_recipients.eml").read_bytes())
+    (folder / "gone.eml").symlink_to(tmp_path / "nowhere.eml")  # moved away since the listing
+    df = read_bounces(folder)
+    assert len(df) == 2 and df.attrs["errors"]["count"] == 1
+    assert df.attrs["errors"]["samples"][0][0] == str(folder / "gone.eml")
+    res = CliRunner().invoke(main, ["bounces", str(folder), "-o", str(folder / "events.csv")])
+    assert res.exit_code == InputError.exit_code and "a folder read as input" in res.output
+    assert not (folder / "events.csv").exists()

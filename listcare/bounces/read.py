@@ -30,6 +30,7 @@ import csv
 import gc
 import gzip
 import io
+import itertools
 import json
 import os
 import pathlib
@@ -414,7 +415,7 @@ def sniff_format(head: bytes) -> str | None:
 
 
 # --------------------------------------------------------------------------- inputs
-def _expand_folders(items: list) -> list:
+def expand_folders(items: list) -> list:
     """A folder given as an input stands for its files, each sniffed on its own (a Maildir:
     the messages of new/ then cur/; any other folder: its files in name order), so that
     every event names the file it came from and a folder may mix formats. An empty folder
@@ -874,7 +875,13 @@ def read_bounces(
         raise ConfigError(f"format={format!r} is not one of {', '.join(FORMATS)}.")
     report = ErrorReport(errors)
     clock = Clock(as_of)
-    items = _expand_folders(_as_list(paths_or_buffers))
+    given = _as_list(paths_or_buffers)
+    items = expand_folders(given)
+    # files found in a folder: one that vanished or cannot be opened since the listing (a
+    # mail client moving new/ to cur/, a dangling link) is one bad record, not a failed read
+    from_folders = {os.fspath(i) for i in items if isinstance(i, (str, os.PathLike))} - {
+        os.fspath(g) for g in given if isinstance(g, (str, os.PathLike))
+    }
     offsets = {os.fspath(k): int(v) for k, v in (offsets or {}).items()}
     frames: list[pd.DataFrame] = []
     out_offsets: dict[str, int] = {}
@@ -887,7 +894,13 @@ def read_bounces(
             formats[inp.name] = "mail"
             frames.append(cols.frame())
             continue
-        raw = inp.open()
+        try:
+            raw = inp.open()
+        except InputError as exc:
+            if inp.name not in from_folders:
+                raise
+            report.add(inp.name, 0, f"cannot be read: {exc}")
+            continue
         try:
             stream = _Stream(raw, inp.name)
             fmt = format if format != "auto" else sniff_format(stream.head)
@@ -1061,18 +1074,22 @@ _LIST_KEY = re.compile(r'"(?:items|Records|records|Bounces|bounces|events|Events
 def _array_start(text: str) -> int | None:
     """Where the records of a JSON array export begin, when *text* is one that does not
     parse whole (cut off or damaged part-way), and is not JSON lines; else None."""
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    try:
-        json.loads(first)
-        return None  # a complete value on the first line: JSON lines
-    except (json.JSONDecodeError, RecursionError):
-        pass
+    # JSON lines (one complete value per line; the first may be the damaged one): not an
+    # array cut off part-way. A handful of lines is enough to tell.
+    lines = (ln.strip() for ln in text.splitlines())
+    for line in itertools.islice((ln for ln in lines if ln), 20):
+        try:
+            json.loads(line)
+            return None
+        except (json.JSONDecodeError, RecursionError):
+            continue
     body = text.lstrip()
     offset = len(text) - len(body)
     if body.startswith("["):
         return offset + 1
     if body.startswith("{"):
-        m = _LIST_KEY.search(body)
+        # the list of a page object ({"items": [...]}) opens near its start
+        m = _LIST_KEY.search(body, 0, 4096)
         return offset + m.end() if m else None
     return None
 
