@@ -278,7 +278,16 @@ def interval_for_target(target_bounce_rate: float, *, model=None, visibility: fl
         )
     # the first day above the target ends the interval (decayed grows with age)
     above = np.flatnonzero(share > target + 1e-12)
-    return int(above[0]) if above.size else int(days[-1])
+    if not above.size:
+        warnings.warn(
+            f"A target bounce rate of {target:.2%} is never reached within {max_days} days "
+            f"(after {max_days} days the expected rate is {share[-1]:.2%}): the interval is "
+            f"capped at {max_days} days. Is the target or the visibility what you meant?",
+            UserWarning,
+            stacklevel=2,
+        )
+        return int(days[-1])
+    return int(above[0])
 
 
 def _positive_int(value, what: str) -> int:

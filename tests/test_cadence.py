@@ -827,3 +827,13 @@ def test_an_interval_longer_than_the_sunset_is_pointed_out():
     assert "longer than the sunset" in plan.summary()
     ok = plan_cadence(contacts, as_of=AS_OF, every="60D")
     assert not any("longer than the sunset" in w for w in ok.warnings)
+
+
+def test_an_unreachable_target_bounce_rate_says_the_interval_is_capped():
+    from listcare.cadence import interval_for_target
+
+    with pytest.warns(UserWarning, match="never reached within 3650 days"):
+        assert interval_for_target(0.6, visibility=0.5) == 3650
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert interval_for_target(0.02) == 28
