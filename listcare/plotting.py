@@ -223,7 +223,13 @@ def plot_decay_vs_bounce(
     _percent_axis(ax.yaxis)
     ax.set_title("List decay: the older the list, the more it bounces")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8.5, frameon=False)
+    if ax.figure.get_layout_engine() is not None:
+        # below the plot, where it hides nothing: a layout engine makes room for it
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8.5, frameon=False)
+    else:
+        # the caller's figure makes no room outside the axes: a legend below would be cut
+        # off when it is saved without bbox_inches="tight"
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     return ax
 
 

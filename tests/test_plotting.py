@@ -174,3 +174,15 @@ def test_cohorts_of_another_model_are_labelled_and_warned_about(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plot_decay_vs_bounce(model, cohorts)  # the same model: no warning
+
+
+def test_the_legend_stays_inside_a_callers_figure_without_a_layout_engine():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()  # no layout engine: nothing outside the axes survives savefig
+    plot_decay_vs_bounce(DecayModel(), ax=ax)
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1)
+    own = plot_decay_vs_bounce(DecayModel())  # our own figure: below the plot, room made
+    assert own.figure.get_layout_engine() is not None
