@@ -367,7 +367,9 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     alert = None
     if blocks:
         top = ", ".join(p["provider"] for p in report["sender_reputation"]["providers"][:3])
-        alert = f"  sender reputation alert: {blocks} blocked messages ({top})"
+        alert = (
+            f"  sender reputation alert: {blocks} blocked message{'s' if blocks != 1 else ''} ({top})"
+        )
         lines.append(alert)
     # quiet under cron (no terminal): only what needs a person's attention, so that cron
     # mails the reputation alert and errors, not a summary every night

@@ -333,6 +333,8 @@ class Report(dict):
             caption="outcomes",
         )
         doc.text(ROWS_NOTE)
+        for note in self.get("notes") or []:
+            doc.text(f"Note: {note}")
         rules = [
             [outcome, rule, num(n)]
             for outcome, by_rule in self.get("rules", {}).items()
@@ -364,6 +366,13 @@ class Report(dict):
                     else "changes (first run), addresses on this list"
                 ),
             )
+        held = self.get("suppression_list")
+        if held is not None:
+            doc.text(
+                "The suppression list (every address the store has seen, on this list or "
+                f"not) holds {num(held.get('suppress', 0))} suppressed addresses and "
+                f"{num(held.get('reconfirm', 0))} to reconfirm."
+            )
         ev = self.get("events")
         if ev:
             counts = ev.get("last_30_days", {})
@@ -375,7 +384,12 @@ class Report(dict):
             )
             doc.text(
                 f"{num(ev.get('total'))} events in the store, "
-                f"{num(ev.get('new_since_last_run'))} new since the last run."
+                f"{num(ev.get('new_since_last_run'))} new since "
+                + (
+                    f"the run as of {(self.get('changes') or {}).get('since_run_as_of')}."
+                    if (self.get("changes") or {}).get("since_run_as_of")
+                    else "the start."
+                )
             )
         sr = self.get("sender_reputation") or {}
         if sr.get("blocks_30_days"):

@@ -226,13 +226,24 @@ def clean(
             # output folder leaves that folder as the outputs want it
             _make_folder(store_path.parent, "store's folder", StoreError, 0o700)
         _make_folder(out_dir, "output folder", OutputError, 0o777)
-    if store_path is not None and store_path.parent.resolve() != out_dir.resolve():
+    if (
+        store_path is not None
+        and store_path.parent.resolve() != out_dir.resolve()
+        and (not dry_run or store_path.parent.is_dir())  # (a dry run: a throwaway store)
+    ):
         check_store_path(store_path)  # before anything is created (a store in out/ is fine)
     if not dry_run and not os.access(out_dir, os.W_OK | os.X_OK):
         raise OutputError(
             f"Cannot write into the output folder {str(out_dir)!r}: permission denied. "
             "Nothing was done."
         )
+    if not dry_run:
+        for name in OUTPUT_FILES:  # checked now: a rename after the commit must not fail
+            if (out_dir / name).is_dir():
+                raise OutputError(
+                    f"{str(out_dir / name)!r} is a folder, where the job writes its "
+                    f"{name}: move it away. Nothing was done."
+                )
     if dry_run and not isinstance(store, Store):
         path = _resolve_target(store)[1]
         older = path is not None and path.exists() and _needs_migration(path)
@@ -1086,7 +1097,8 @@ def _markdown(report: dict) -> str:
     ev = report["events"]
     rates = ev["bounce_rates_30_days"]
     lines.append(
-        f"{ev['total']} events in the store, {ev['new_since_last_run']} new since the last run. "
+        f"{ev['total']} events in the store, {ev['new_since_last_run']} new since "
+        + (f"the run as of {ch['since_run_as_of']}. " if ch["since_run_as_of"] else "the start. ")
         + ", ".join(f"{k}: {_pct(v)}" for k, v in rates.items())
         + " of delivery attempts."
     )
@@ -1180,7 +1192,8 @@ def _publish(pending: list[Path], out_dir: Path) -> dict:
     written = {}
     for p in pending:
         final = p.with_name(p.name[1 : -len(_PENDING)])
-        os.replace(p, final)
+        with _writing(out_dir, final.name):
+            os.replace(p, final)
         written[final.name] = str(final)
     _fsync_dir(out_dir)
     return written

@@ -408,6 +408,16 @@ def prepare_contacts(
             out[key], bad = _contact_dates(contacts, named or key)
             if bad:
                 out["unreadable_dates"][named or key] = bad
+                filled = int((contacts[named or key].astype("string").str.strip() != "").sum())
+                if named is not None and bad[0] == filled:
+                    # a column named on purpose with not one date in it: the wrong column
+                    raise ColumnError(
+                        f"The column {named!r} (given for {key}) holds no dates (e.g. "
+                        f"{', '.join(repr(c) for c in bad[1])}): name the column with the "
+                        "dates.",
+                        missing=[named],
+                        seen=contacts.columns,
+                    )
         parts.append(ckey)
     if validation is not None:
         schema.require_columns(validation, ["email", "status", "reason"], what="validation table")

@@ -506,7 +506,7 @@ def test_cli_clean_runs_and_uses_the_documented_exit_codes(job):
     assert res.exit_code == 0, res.output
     assert res.output == (
         f"listcare clean as of {NIGHT1}:\n"
-        "  sender reputation alert: 1 blocked messages (gmail-smtp-in.l.google.com)\n"
+        "  sender reputation alert: 1 blocked message (gmail-smtp-in.l.google.com)\n"
     )
     res = runner.invoke(main, ["--verbose", *args])
     assert res.exit_code == 0, res.output
@@ -894,3 +894,25 @@ def test_added_columns_never_overwrite_an_input_column(tmp_path):
     sup = read_contacts(tmp_path / "out" / "suppressed.csv")
     assert sup.loc[0, "rule"] == "mine" and sup.loc[0, "listcare_rule"] == "also mine"
     assert sup.loc[0, "listcare_rule_2"] == "invalid"
+
+
+def test_a_dry_run_with_its_store_in_a_folder_not_made_yet_creates_nothing(tmp_path):
+    report = clean(
+        ROOT / "listcare/data/examples/contacts_de.csv", [], store=tmp_path / "state/l.db",
+        out_dir=tmp_path / "out", as_of=NIGHT1, check_dns=False, dry_run=True,
+    )
+    assert report["outcomes"]["rows"] > 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_place_of_an_output_is_refused_before_anything_is_done(job):
+    (job / "out" / "report.json").mkdir(parents=True)
+    with pytest.raises(OutputError, match="is a folder"):
+        run(job)
+    assert not (job / "listcare.db").exists()
+    assert sorted(p.name for p in (job / "out").iterdir()) == ["report.json"]
+
+
+def test_a_date_column_named_on_purpose_without_a_date_in_it_is_an_error(job):
+    with pytest.raises(ColumnError, match="'Vorname' .* holds no dates"):
+        run(job, acquired_column="Vorname")

@@ -208,6 +208,11 @@ def test_report_html_shows_counts_rules_changes_rates_decay_and_alert(report):
     changes = {k: int(v.replace(",", "")) for k, v in ch["rows"]}
     assert changes["newly suppressed, all"] == sum(report["changes"]["newly_suppressed"].values())
     assert changes["newly to reconfirm"] == report["changes"]["newly_reconfirm"]
+    html = Report(report)._repr_html_()
+    held = report["suppression_list"]
+    assert f"holds {held['suppress']:,} suppressed addresses" in html
+    noted = Report({**report, "notes": ["The list has no acquired_at column."]})._repr_html_()
+    assert "Note: The list has no acquired_at column." in noted
     ev = table(parsed, "events in the last 30 days")
     rates = report["events"]["bounce_rates_30_days"]
     for kind, n, rate in ev["rows"]:

@@ -275,3 +275,12 @@ def test_json_lines_of_arrays_with_a_damaged_first_line_keep_the_other_lines(tmp
     df = read_bounces(p, format="sendgrid")
     assert df["recipient"].tolist() == ["u1@example.org", "u2@example.org", "u3@example.org"]
     assert df.attrs["errors"]["count"] == 1
+
+
+def test_mailgun_giving_up_after_retries_is_not_a_dead_address(tmp_path):
+    page = {"items": [{"event": "failed", "severity": "permanent", "reason": "old",
+                       "recipient": "late@example.org", "timestamp": 1763625600.0,
+                       "delivery-status": {"description": "Too old"}}]}
+    (tmp_path / "mg.json").write_text(json.dumps(page))
+    df = read_bounces(tmp_path / "mg.json")
+    assert df["kind"].tolist() != ["hard"] and df["reason"].tolist() == ["expired"]

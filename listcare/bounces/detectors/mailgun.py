@@ -53,7 +53,9 @@ def facts(record) -> list[Fact]:
         severity = str(record.get("severity") or "").lower()
         action = "delayed" if severity == "temporary" else "failed"
         hint = "suppressed" if reason.startswith("suppress") else ""
-        if not hint and severity == "permanent":
+        if not hint and reason == "old":
+            hint = "expired"  # Mailgun gave up retrying ("Too old"): not a dead address
+        elif not hint and severity == "permanent":
             hint = "permanent"  # Mailgun's own verdict: decides only without SMTP evidence
         return [Fact(action=action, status=status, reply_code=reply, diagnostic=diag or reason, hint=hint, **common)]
     if event == "complained":
