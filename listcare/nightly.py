@@ -419,9 +419,12 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 )
                 del prepared
                 del history
-                previous_decisions = st.suppressions(["address", "decision", "rule", "since"])
-                decisions = carry_since(decided, previous_decisions)
-                del previous_decisions
+                # the suppressions table, read once: for the carried-over dates and for the
+                # base run's decisions the report compares with
+                held = st.suppressions(["address", "decision", "rule", "since"])
+                decisions = carry_since(decided, held)
+                previous = st.snapshot(base["run_id"] if base else None, current=held)
+                del held
                 del decided
                 timings["decide"] = time.perf_counter() - t
 
@@ -433,7 +436,6 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     # makes the report and writes the store (SQLite and file writes
                     # release the GIL)
                     tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
-                previous = st.snapshot(base["run_id"] if base else None)
                 decay, model, starts = _decay(cdf, email_col, keys, decisions, per_row, as_of)
                 del keys
                 cohorts = _cohorts(st, starts, model, decay, as_of) if not dry_run else None

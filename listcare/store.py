@@ -1229,9 +1229,14 @@ class Store:
             _upsert(conn, meta_t, [{"key": _META_CHANGES, "value": mark}], ["key"])
         return n
 
-    def snapshot(self, run_id: int | None) -> pd.DataFrame:
-        """A run's non-``keep`` decisions (address, decision, rule) while the store can still tell them: those of the run the suppressions table
-        holds, and of that run's base run (from :meth:`save_changes`); empty otherwise."""
+    def snapshot(self, run_id: int | None, *, current: pd.DataFrame | None = None) -> pd.DataFrame:
+        """A run's non-``keep`` decisions (address, decision, rule) while the store can
+        still tell them: those of the run the suppressions table holds, and of that run's
+        base run (from :meth:`save_changes`); empty otherwise.
+
+        *current*: the suppressions table as :meth:`suppressions` returned it earlier in
+        the same transaction (with address, decision and rule), so that it is not read
+        again."""
         cols = ["address", "decision", "rule"]
         empty = pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
         if run_id is None:
@@ -1261,7 +1266,10 @@ class Store:
                 )
             else:
                 return empty
-            rows = _fetch_raw(conn, sa.select(*[suppressions_t.c[c] for c in cols]))
+            if current is None:
+                rows = _fetch_raw(conn, sa.select(*[suppressions_t.c[c] for c in cols]))
+            else:
+                rows = list(current[cols].itertuples(index=False, name=None))
         if delta is not None:
             changed = {r[0] for r in delta}
             rows = [r for r in rows if r[0] not in changed]

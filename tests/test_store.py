@@ -625,6 +625,9 @@ def test_snapshots_rebuild_the_base_of_a_rerun_from_the_changes(tmp_path):
         assert store.base_run(as_of="2026-01-02")["run_id"] == r1
         snap = store.snapshot(r1).sort_values("address")
         assert snap["address"].tolist() == ["a@x.de", "d@x.de"]
+        # the same from the table as read earlier in the transaction (no second read)
+        given = store.snapshot(r1, current=store.suppressions()).sort_values("address")
+        assert given.values.tolist() == snap.values.tolist()
         assert snap["decision"].tolist() == ["suppress", "reconfirm"]
         assert snap["rule"].tolist() == ["hard", ""]
         n3 = decisions(("c@x.de", "suppress"), ("e@x.de", "suppress"))
