@@ -144,6 +144,22 @@ ROWS_NOTE = (
 )
 
 
+def suppression_list_sentence(counts: dict, fmt=str) -> str:
+    """The clean report's sentence on the store-wide suppression list (*fmt* formats the
+    counts: plain in report.md, grouped in the notebook view)."""
+    return (
+        "The suppression list (every address the store has seen, on this list or not) "
+        f"holds {fmt(counts.get('suppress', 0))} suppressed addresses and "
+        f"{fmt(counts.get('reconfirm', 0))} to reconfirm."
+    )
+
+
+def since_phrase(report: dict) -> str:
+    """What the clean report's "new since ..." refers to: the base run, or the start."""
+    since = (report.get("changes") or {}).get("since_run_as_of")
+    return f"the run as of {since}" if since else "the start"
+
+
 def decay_sentences(d: dict) -> list[str]:
     """The clean report's decay section as sentences (report.md and the notebook view)."""
     if d.get("source") == "fitted":
@@ -368,11 +384,7 @@ class Report(dict):
             )
         held = self.get("suppression_list")
         if held is not None:
-            doc.text(
-                "The suppression list (every address the store has seen, on this list or "
-                f"not) holds {num(held.get('suppress', 0))} suppressed addresses and "
-                f"{num(held.get('reconfirm', 0))} to reconfirm."
-            )
+            doc.text(suppression_list_sentence(held, num))
         ev = self.get("events")
         if ev:
             counts = ev.get("last_30_days", {})
@@ -384,12 +396,7 @@ class Report(dict):
             )
             doc.text(
                 f"{num(ev.get('total'))} events in the store, "
-                f"{num(ev.get('new_since_last_run'))} new since "
-                + (
-                    f"the run as of {(self.get('changes') or {}).get('since_run_as_of')}."
-                    if (self.get("changes") or {}).get("since_run_as_of")
-                    else "the start."
-                )
+                f"{num(ev.get('new_since_last_run'))} new since {since_phrase(self)}."
             )
         sr = self.get("sender_reputation") or {}
         if sr.get("blocks_30_days"):

@@ -46,7 +46,13 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .display import ROWS_NOTE, Report, decay_sentences
+from .display import (
+    ROWS_NOTE,
+    Report,
+    decay_sentences,
+    since_phrase,
+    suppression_list_sentence,
+)
 from .exceptions import (
     ConservationError,
     InputError,
@@ -1040,14 +1046,6 @@ def _notes(undated: bool, unreadable: dict) -> list[str]:
     return notes
 
 
-def _suppression_list_line(counts: dict) -> str:
-    return (
-        f"The suppression list (every address the store has seen, on this list or not) "
-        f"holds {counts.get('suppress', 0)} suppressed addresses and "
-        f"{counts.get('reconfirm', 0)} to reconfirm."
-    )
-
-
 def _markdown(report: dict) -> str:
     o = report["outcomes"]
     lines = [
@@ -1091,7 +1089,7 @@ def _markdown(report: dict) -> str:
         f"- addresses newly to reconfirm: {ch['newly_reconfirm']}",
         f"- addresses no longer suppressed or to reconfirm: {ch['released']}",
         "",
-        _suppression_list_line(report.get("suppression_list") or {}),
+        suppression_list_sentence(report.get("suppression_list") or {}),
         "",
         "## Bounces (last 30 days)",
         "",
@@ -1100,7 +1098,7 @@ def _markdown(report: dict) -> str:
     rates = ev["bounce_rates_30_days"]
     lines.append(
         f"{ev['total']} events in the store, {ev['new_since_last_run']} new since "
-        + (f"the run as of {ch['since_run_as_of']}. " if ch["since_run_as_of"] else "the start. ")
+        f"{since_phrase(report)}. "
         + ", ".join(f"{k}: {_pct(v)}" for k, v in rates.items())
         + " of delivery attempts."
     )
