@@ -436,7 +436,8 @@ def bounces_command(files, output, fmt, as_of):
                 f"Refusing to write {output!r} inside {p!r}, a folder read as input: the next "
                 "run would read the events as bounce evidence. Choose another output path."
             )
-    for p in expand_folders(paths):
+    files = expand_folders(paths)
+    for p in files:
         if os.path.exists(output) and os.path.exists(p) and os.path.samefile(output, p):
             raise InputError(
                 f"Refusing to write {output!r}: it is one of the input files. Choose "
@@ -448,7 +449,7 @@ def bounces_command(files, output, fmt, as_of):
     # spreadsheet formula when the events CSV is opened in Excel (OWASP CSV injection).
     with atomic_write(output, encoding="utf-8", newline="", private=True) as f:
         escape_formulas(df).to_csv(f, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-    click.echo(_bounces_summary(df, len(expand_folders(paths)), output))
+    click.echo(_bounces_summary(df, len(files), output))
 
 
 def _bounces_summary(df, n_files: int, output) -> str:

@@ -70,7 +70,14 @@ from .policy import (
     load_policy,
     prepare_contacts,
 )
-from .store import Store, _resolve_target, _to_utc, check_store_path, file_identity
+from .store import (
+    Store,
+    _resolve_target,
+    _to_utc,
+    check_store_path,
+    file_identity,
+    needs_migration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -160,24 +167,6 @@ def _make_folder(path: Path, what: str, error: type[ListcareError], mode: int) -
         raise error(f"Cannot create the {what} {str(path)!r}: {exc.strerror}.") from None
 
 
-def _needs_migration(path: Path) -> bool:
-    """Whether the SQLite store at *path* has an older schema (read-only look; anything
-    unexpected is left for :class:`Store` to report)."""
-    import sqlite3
-
-    from .store import SCHEMA_VERSION
-
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        finally:
-            conn.close()
-        return row is not None and int(row[0]) < SCHEMA_VERSION
-    except (sqlite3.Error, ValueError):
-        return False
-
-
 # =========================================================================== job
 class _DryRun(Exception):
     """Raised inside the transaction of a dry run so that nothing is committed."""
@@ -252,7 +241,7 @@ def clean(
                 )
     if dry_run and not isinstance(store, Store):
         path = _resolve_target(store)[1]
-        older = path is not None and path.exists() and _needs_migration(path)
+        older = path is not None and path.exists() and needs_migration(path)
         if path is not None and (not path.exists() or older):
             # a dry run against a store that does not exist yet: a throwaway one, so
             # that "nothing is written" holds for the store file and its lock too; and

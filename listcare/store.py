@@ -223,13 +223,9 @@ def _snapshot_columns() -> list[sa.Column]:
 
 
 def _changes_columns() -> list[sa.Column]:
-    return [
-        sa.Column("run_id", sa.Integer, primary_key=True),
-        sa.Column("address", sa.String, primary_key=True),
-        # the base run's decision of this address ("keep": it was not suppressed)
-        sa.Column("decision", sa.String(16), nullable=False),
-        sa.Column("rule", sa.String(32), nullable=False),
-    ]
+    # the version-3 snapshots' shape: the run, an address, and the base run's decision of
+    # the address ("keep": it was not suppressed) with its rule
+    return _snapshot_columns()
 
 
 changes_t = sa.Table("decision_changes", _md, *_changes_columns())
@@ -710,6 +706,24 @@ def check_store_path(path: Path) -> None:
         raise StoreError(
             f"Cannot create the store {str(path)!r}: the folder {str(path.parent)!r} does not exist."
         )
+
+
+def needs_migration(path: Path) -> bool:
+    """Whether the SQLite store at *path* has an older schema, found out read-only (opening
+    a :class:`Store` would migrate it; anything unexpected is left for it to report)."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute(
+                f"SELECT value FROM {meta_t.name} WHERE key = 'schema_version'"
+            ).fetchone()
+        finally:
+            conn.close()
+        return row is not None and int(row[0]) < SCHEMA_VERSION
+    except (sqlite3.Error, ValueError):
+        return False
 
 
 class Store:
