@@ -14,7 +14,7 @@ One run, in order (see README, "The nightly clean job"):
    recompute every decision from the full history (:func:`listcare.policy.decide`),
    check that every input row lands in exactly one output (else
    :class:`~listcare.exceptions.ConservationError`, nothing is written), write the outputs
-   to temporary files (the three lists in the worker thread while the decisions (only
+   to temporary files (the lists in the worker thread while the decisions (only
    those that changed), the base run's decisions of the changed addresses and the run
    are saved);
 5. only after the commit, rename the temporary files over ``clean.csv``,
@@ -427,7 +427,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 outputs, per_row, positions = _split(cdf, validation, decisions, row_codes)
                 _check_conservation(len(cdf), positions)
                 if not dry_run:
-                    # the three lists are written by the worker thread while this one
+                    # the lists are written by the worker thread while this one
                     # makes the report and writes the store (SQLite and file writes
                     # release the GIL)
                     tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
@@ -626,7 +626,7 @@ def _validate(cdf, cached, check_dns, nameserver, email_col):
 
 
 def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame, row_codes=None):
-    """Each contact row's decision; the three output tables (input columns, input order).
+    """Each contact row's decision; the output tables (input columns, input order; flagged is a view of clean).
 
     *row_codes*: each validation row's position in *decisions* (from policy._decide);
     without it, the rows are matched by address key. The columns the job adds are made
@@ -721,7 +721,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
 
 
 def _output_encoding(cdf: pd.DataFrame) -> str:
-    """The encoding the three lists are written in: the CSV list's own; UTF-8 with a BOM
+    """The encoding the lists are written in: the CSV list's own; UTF-8 with a BOM
     for an .xlsx or Parquet list (the outputs are CSV, and Excel reads a BOM-less UTF-8
     file as the local code page: umlauts would come out garbled)."""
     info = cdf.attrs.get("listcare") or {}
