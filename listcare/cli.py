@@ -128,30 +128,12 @@ def validate_command(input_path, output, no_dns, nameserver, email_column, timeo
         if name == "email":
             continue  # the input's own email column, as given
         target = added_column_name(name, out.columns)
-        out[target] = _encodable(result[name], df, output)
+        out[target] = result[name]
     _make_parent(output)
-    write_contacts(out, output, like=df)
+    # a character the list's encoding lacks (a Cyrillic IDN in `normalized` of a cp1252
+    # list) is written as a JSON escape rather than failing the whole file
+    write_contacts(out, output, like=df, unencodable="escape")
     click.echo(_validation_summary(result, input_path, output))
-
-
-def _encodable(col, df, output):
-    """A column listcare adds, writable in the CSV's encoding: a character the list's
-    encoding lacks (a Cyrillic IDN in `normalized` of a cp1252 list) as a JSON escape,
-    rather than failing the whole file (as the nightly job does)."""
-    import numpy as np
-
-    from .contacts import escape_unencodable
-
-    info = df.attrs.get("listcare") or {}
-    if os.path.splitext(str(output))[1].lower() in (".xlsx", ".parquet", ".pq"):
-        return col
-    values = col.to_numpy(dtype=object)
-    text = np.array([isinstance(v, str) for v in values], dtype=bool)
-    if not text.any():
-        return col
-    fixed = values.copy()
-    fixed[text] = escape_unencodable(values[text], info.get("encoding") or "utf-8")
-    return col.__class__(fixed, index=col.index, name=col.name).astype(col.dtype)
 
 
 def _validation_summary(result, input_path, output) -> str:

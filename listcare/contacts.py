@@ -621,6 +621,36 @@ def _unencodable(df: pd.DataFrame, encoding: str) -> str:
     return "a cell"
 
 
+def _escaped_cells(df: pd.DataFrame, encoding: str) -> pd.DataFrame:
+    """*df* (a shallow copy if anything changes) with :func:`escape_unencodable` applied
+    to the text cells of every column."""
+    if encoding.replace("_", "-").lower().startswith("utf"):
+        return df  # every character has a UTF spelling
+    out = df
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype != object and not isinstance(col.dtype, pd.StringDtype):
+            continue
+        values = col.to_numpy(dtype=object)
+        try:
+            "\n".join(values).encode(encoding)  # one C-level check: nearly always fine
+            continue
+        except (TypeError, UnicodeEncodeError):  # (TypeError: a missing value among them)
+            pass
+        text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+        sub = values[text]
+        fixed = escape_unencodable(sub, encoding)
+        if fixed is sub:
+            continue
+        if out is df:
+            out = df.copy(deep=False)
+            out.attrs = dict(df.attrs)
+        new = values.copy()
+        new[text] = fixed
+        out.isetitem(i, pd.Series(new, index=col.index, name=col.name).astype(col.dtype))
+    return out
+
+
 def escape_unencodable(values: np.ndarray, encoding: str) -> np.ndarray:
     """*values* with every character that *encoding* cannot write as a JSON escape.
 
@@ -663,6 +693,7 @@ def write_contacts(
     encoding: str | None = None,
     neutralize_formulas: bool | None = None,
     format: str | None = None,
+    unencodable: str = "raise",
 ) -> Path:
     """Write *df* to *path* atomically, the way its input was written.
 
@@ -683,7 +714,15 @@ def write_contacts(
     :func:`escape_formulas` for the exact rule and why phone numbers are left
     alone); in ``.xlsx``, such cells are stored as text cells instead of formulas, so
     no quote is added. *df* itself is never modified. Returns the path written.
+
+    *unencodable*: what a CSV cell with a character the encoding cannot write does:
+    ``"raise"`` (the default: an error naming the cell, nothing written) or ``"escape"``
+    (the character is written as a JSON escape, :func:`escape_unencodable`: what the
+    nightly job and ``listcare validate`` do, since the columns they add hold text from
+    elsewhere -- a remote server's bounce reply, an IDN's Unicode form).
     """
+    if unencodable not in ("raise", "escape"):
+        raise InputError(f"unencodable must be 'raise' or 'escape', not {unencodable!r}.")
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"write_contacts needs a DataFrame, not {type(df).__name__}.")
     target = os.path.abspath(os.fspath(path))
@@ -743,6 +782,8 @@ def write_contacts(
         if neutralize:
             header = [_neutralize_value(h) for h in header]
     out = escape_formulas(df) if neutralize else df
+    if unencodable == "escape":
+        out = _escaped_cells(out, encoding)
     # The csv writer quotes a field only for the characters of *its* line terminator, so
     # with "\n" a lone "\r" in a value would go out unquoted and split the row on
     # reading. Such files are written with every field quoted (rare, but loses nothing).

@@ -629,12 +629,8 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
     """Each contact row's decision; the output tables (input columns, input order; flagged is a view of clean).
 
     *row_codes*: each validation row's position in *decisions* (from policy._decide);
-    without it, the rows are matched by address key. The columns the job adds are made
-    writable in the list's own encoding (:func:`listcare.contacts.escape_unencodable`).
+    without it, the rows are matched by address key.
     """
-    from .contacts import escape_unencodable
-
-    encoding = _output_encoding(cdf)
     if row_codes is not None and len(row_codes) == len(validation):
         codes = np.asarray(row_codes, dtype=np.int64)
     else:
@@ -690,7 +686,7 @@ def _split(cdf: pd.DataFrame, validation: pd.DataFrame, decisions: pd.DataFrame,
         out = cdf[mask].copy()
         for c in cols:
             name = schema.added_column_name(c, out.columns)
-            out[name] = escape_unencodable(per_row.loc[mask, c].astype(str).to_numpy(), encoding)
+            out[name] = per_row.loc[mask, c].astype(str).to_numpy()
         return out
 
     outputs = {
@@ -1135,6 +1131,9 @@ def _write_tables(out_dir: Path, outputs: dict, cdf, pending: list[Path]) -> flo
                 csv_tmp,
                 like=cdf if "listcare" in cdf.attrs else None,
                 encoding=_output_encoding(cdf),
+                # what the job adds (a remote server's bounce text) may hold characters
+                # the list's own encoding has not: escaped, never a failed night
+                unencodable="escape",
             )
             os.replace(csv_tmp, tmp)
         pending.remove(csv_tmp)

@@ -549,3 +549,17 @@ def test_a_malformed_csv_names_the_line(tmp_path):
     quote.write_text('email,name\na@b.de,"A\nc@d.de,C\n')
     with pytest.raises(FormatError, match="never closed"):
         read_contacts(quote)
+
+
+def test_write_contacts_escapes_unencodable_characters_only_when_asked(tmp_path):
+    from listcare.exceptions import ListcareError
+
+    df = pd.DataFrame({"email": ["a@b.de", "c@d.de"], "reason": ["Jörg", "邮箱 😞"]})
+    with pytest.raises(ListcareError, match="cp1252"):
+        write_contacts(df, tmp_path / "x.csv", encoding="cp1252")
+    write_contacts(df, tmp_path / "x.csv", encoding="cp1252", unencodable="escape")
+    text = (tmp_path / "x.csv").read_bytes().decode("cp1252")
+    assert "Jörg" in text and "\\u90ae\\u7bb1 \\ud83d\\ude1e" in text
+    assert df.loc[1, "reason"] == "邮箱 😞"  # the input is not modified
+    with pytest.raises(InputError, match="unencodable"):
+        write_contacts(df, tmp_path / "y.csv", unencodable="ignore")
