@@ -852,7 +852,7 @@ def _csv_rows(df: pd.DataFrame, sep: str, lineterminator: str, quoting: int) -> 
         cols.append(values)
     if not len(df):
         return ""
-    return lineterminator.join(map(sep.join, zip(*cols))) + lineterminator
+    return lineterminator.join(map(sep.join, zip(*cols, strict=True))) + lineterminator
 
 _ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
