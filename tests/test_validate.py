@@ -591,3 +591,25 @@ def test_cli_validate_a_cp1252_list_with_an_idn_it_cannot_write(tmp_path):
     text = out.read_bytes().decode("cp1252")
     assert "info@\\u0430\\u0440\\u0440\\u04cf\\u0435.com" in text and "jörg@firma.de" in text
     assert text.splitlines()[0].startswith("Name;E-Mail;normalized")
+
+
+def test_no_progress_bar_leaves_no_thread_behind(dns_server):
+    """Without a progress bar, validating with DNS starts no tqdm monitor thread (a
+    disabled bar would, and it would outlive the run: a notebook kernel, a cron job).
+    In a fresh interpreter: another test may have started one in this process."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        f"""
+        import threading, listcare
+        r = listcare.validate(["someone@{names(dns_server)['mx']}"],
+                              nameserver="{dns_server.address}", timeout=5, progress=False)
+        assert r["status"][0] == "valid", r["reason"][0]
+        print(sorted(t.name for t in threading.enumerate()))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "['MainThread']"

@@ -110,14 +110,17 @@ def _check_dns(
 
     accepts = inspect.signature(dns.check_domains).parameters
     kwargs = {k: v for k, v in options.items() if v is not None}
+    if not show_progress:
+        # no bar at all: a disabled tqdm still starts its monitor thread, which then
+        # outlives the run (a cron job, a notebook kernel)
+        results.update(dns.check_domains(todo, **kwargs))
+        return results
     from tqdm.auto import tqdm
 
-    with tqdm(
-        total=len(todo), unit="domain", desc="DNS", disable=not show_progress, leave=False
-    ) as bar:
+    with tqdm(total=len(todo), unit="domain", desc="DNS", leave=False) as bar:
         if "progress" in accepts:
             results.update(dns.check_domains(todo, progress=bar.update, **kwargs))
-        elif not show_progress or len(todo) <= 1000:
+        elif len(todo) <= 1000:
             results.update(dns.check_domains(todo, **kwargs))
             bar.update(len(todo))
         else:
