@@ -433,7 +433,12 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
                 decay, model, starts = _decay(cdf, email_col, keys, decisions, per_row, as_of)
                 del keys
-                cohorts = _cohorts(st, starts, model, decay, as_of) if not dry_run else None
+                # every event per kind up to as_of: one scan of the events, for the
+                # report's total and the cohort chart's size check alike
+                counts_all = st.count_by_kind(until=as_of)
+                cohorts = (
+                    _cohorts(st, starts, model, decay, as_of, counts_all) if not dry_run else None
+                )
                 on_list = np.zeros(len(decisions), dtype=bool)
                 listed = np.asarray(row_codes)
                 on_list[listed[listed >= 0]] = True
@@ -443,7 +448,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     decisions,
                     on_list,
                     st.count_by_kind(after=as_of - pd.Timedelta(days=30), until=as_of),
-                    sum(st.count_by_kind(until=as_of).values()),
+                    sum(counts_all.values()),
                     previous,
                     base,
                     new_since,
@@ -983,14 +988,14 @@ def _ns(values) -> np.ndarray:
     return pd.Series(values).astype("datetime64[ns, UTC]").array.asi8
 
 
-def _cohorts(st: Store, starts, model, decay: dict, as_of):
+def _cohorts(st: Store, starts, model, decay: dict, as_of, counts: dict):
     """Observed hard-bounce rate by age cohort of this list (every send outcome in the
-    store), for the chart; None when the rate is the benchmark or nothing was mailed."""
+    store), for the chart; None when the rate is the benchmark or nothing was mailed.
+    *counts*: the store's events per kind up to *as_of* (the report's own count)."""
     from .decay import SEND_OUTCOMES, bounce_rate_by_cohort
 
     if starts is None or decay["source"] != "fitted":
         return None
-    counts = st.count_by_kind(until=as_of)
     n_sends = sum(int(counts.get(k, 0)) for k in SEND_OUTCOMES)
     if n_sends > MAX_COHORT_SENDS:
         log.info("cohort chart skipped: %d send outcomes in the store", n_sends)
