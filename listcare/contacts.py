@@ -829,6 +829,7 @@ def _csv_rows(df: pd.DataFrame, sep: str, lineterminator: str, quoting: int) -> 
     if quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL) or df.shape[1] == 0:
         return None
     special = set(sep + '"' + lineterminator)
+    quote_pattern = "[" + re.escape("".join(sorted(special))) + "]"
     single = df.shape[1] == 1
     cols = []
     for i in range(df.shape[1]):
@@ -843,10 +844,13 @@ def _csv_rows(df: pd.DataFrame, sep: str, lineterminator: str, quoting: int) -> 
         if quoting == csv.QUOTE_ALL:
             values = ['"' + v.replace('"', '""') + '"' for v in values]
         elif any(c in joined for c in special):
-            values = [
-                '"' + v.replace('"', '""') + '"' if not special.isdisjoint(v) else v
-                for v in values
-            ]
+            # the few cells to quote, found in the joined text: a cell ends where the
+            # running sum of the lengths says
+            ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+            hits = [m.start() for m in re.finditer(quote_pattern, joined)]
+            values = np.array(values, dtype=object)  # (a copy: never the frame's own)
+            for at in np.unique(np.searchsorted(ends, hits, side="right")):
+                values[at] = '"' + values[at].replace('"', '""') + '"'
         if single and quoting == csv.QUOTE_MINIMAL:
             values = ['""' if v == "" else v for v in values]
         cols.append(values)
