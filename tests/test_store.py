@@ -844,3 +844,82 @@ def test_suppressions_can_read_only_some_columns(tmp_path):
         assert some["since"].iloc[0] == pd.Timestamp("2026-05-01", tz="UTC")
         with pytest.raises(InputError, match="no column"):
             store.suppressions(["address", "nope"])
+
+
+# =========================================================================== last_delivery
+def _reference_last(store: Store, until=None) -> dict:
+    """The last delivery per recipient computed from every stored event (the query the
+    table replaces)."""
+    ev = store.events(["recipient", "kind", "timestamp"])
+    ev = ev[(ev["kind"] == "delivered") & ev["timestamp"].notna() & ev["recipient"].notna()]
+    if until is not None:
+        cut = pd.Timestamp(until)
+        ev = ev[ev["timestamp"] <= (cut.tz_localize("UTC") if cut.tzinfo is None else cut)]
+    return ev.groupby(ev["recipient"].astype(object))["timestamp"].max().to_dict()
+
+
+def test_last_delivery_follows_every_load_in_any_order(tmp_path):
+    """``last_delivery`` is kept by add_events (by run, in SQL; without a run, from the
+    frame): loads in any time order, duplicates, undated and non-delivery events, and a
+    rolled-back load; last_deliveries(until=...) equals the maximum over the stored
+    events at every cut, including one between a recipient's deliveries."""
+    rng = np.random.default_rng(5)
+    people = [f"p{i}@x.de" for i in range(40)]
+    with Store(tmp_path / "s.db") as store:
+        start = 0
+        for load in range(12):
+            n = int(rng.integers(1, 60))
+            ev = make_events(n, start=start)
+            start += n
+            # times jump back and forth: a later load may hold older deliveries
+            ev["timestamp"] = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+                rng.integers(0, 90 * 24, size=n), unit="h"
+            )
+            ev["recipient"] = rng.choice(people, size=n)
+            ev["kind"] = rng.choice(["delivered", "delivered", "soft", "hard"], size=n)
+            ev.loc[ev.index[:2], "timestamp"] = pd.NaT
+            if load % 4 == 3:  # the same evidence again, with new times: ignored
+                again = store.events().iloc[:5].copy()
+                again["timestamp"] = pd.Timestamp("2027-01-01", tz="UTC")
+                ev = pd.concat([ev, again.drop(columns=["run_id"], errors="ignore")])
+            if load == 7:
+                with pytest.raises(RuntimeError), store.transaction():
+                    late = ev.assign(timestamp=pd.Timestamp("2028-01-01", tz="UTC"))
+                    store.add_events(late, run_id=99)
+                    raise RuntimeError("killed")
+            store.add_events(ev, run_id=load if load % 2 else None)
+        cuts = [None, "2026-01-01", "2026-02-01", "2026-02-15T13:00Z", "2026-03-20", "2030-01-01"]
+        for until in cuts:
+            got = store.last_deliveries(until=until)
+            assert got["recipient"].tolist() == sorted(got["recipient"].tolist())
+            want = _reference_last(store, until)
+            assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == want, until
+        assert len(store.last_deliveries(until="2025-12-31")) == 0
+
+
+def test_migration_6_fills_last_delivery_from_the_stored_events(tmp_path):
+    """A version-5 store with events: the upgrade fills last_delivery in SQL and adds the
+    run_id index; the upgraded store answers as the events do."""
+    from listcare import store as store_mod
+
+    path = tmp_path / "old.db"
+    ev = make_events(30).assign(kind=["delivered", "hard", "delivered"] * 10)
+    ev["recipient"] = [f"u{i % 7}@x.de" for i in range(30)]
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        _migrate(conn, target=5)
+        rows = schema.coerce(ev, schema.EVENT_COLUMNS).assign(run_id=1)
+        rows["timestamp"] = rows["timestamp"].astype("int64") // 1000
+        conn.execute(
+            sa.insert(store_mod.events_t),
+            rows.astype(object).where(rows.notna(), None).to_dict("records"),
+        )
+    engine.dispose()
+    assert "ix_events_run_id" not in _indexes(path)
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        got = store.last_deliveries()
+        assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == _reference_last(store)
+        assert len(got) == 7
+        assert store.count_events(after_run=0) == 30 and store.count_events(after_run=1) == 0
+    assert "ix_events_run_id" in _indexes(path)
