@@ -905,7 +905,7 @@ class Store:
                 written = -1 if written < 0 or w < 0 else written + w
             if rebuild:
                 events_kind_ix.create(conn)
-            self._note_deliveries(conn, df, run_id)
+            self._note_deliveries(conn, df, None if rebuild else run_id, whole=rebuild)
             if written >= 0 and conn.dialect.name == "sqlite":
                 # SQLite counts exactly the rows inserted (ON CONFLICT DO NOTHING skips
                 # are not changes): no second COUNT(*) over millions of events
@@ -913,21 +913,27 @@ class Store:
             return self._count_events(conn) - before
 
     @staticmethod
-    def _note_deliveries(conn: sa.Connection, df: pd.DataFrame, run_id: int | None) -> None:
-        """Raise ``last_delivery`` to the deliveries just added. From the events the
-        run stored (by ``run_id``, in SQL: the first night's million recipients never pass
-        through Python), else from *df*: an event that was already stored is already in
-        the table, so taking the maximum again changes nothing either way."""
+    def _note_deliveries(
+        conn: sa.Connection, df: pd.DataFrame, run_id: int | None, *, whole: bool = False
+    ) -> None:
+        """Raise ``last_delivery`` to the deliveries just added: from the events the run
+        stored (by ``run_id``, in SQL); after a load bigger than what was stored
+        (*whole*: the first night), from every stored delivery, walking the history
+        index in order (8M events: 1.4 s; by run_id, which fetches each row on its own,
+        the first night took 17 s longer); else from *df*. An event that was already stored is
+        already in the table, so taking the maximum again changes nothing either way."""
         ts = events_t.c.timestamp
         stmt = _dialect_insert(conn, last_delivery_t)
-        if run_id is not None:
+        if whole or run_id is not None:
             source = (
                 sa.select(events_t.c.recipient, sa.func.max(ts))
                 .where(
-                    events_t.c.run_id == run_id,
-                    # (a cast: on the kind, SQLite's planner would take the history
-                    # index and visit every delivery ever stored; this run's are few)
-                    sa.cast(events_t.c.kind, sa.String) == "delivered",
+                    events_t.c.run_id == run_id if not whole else sa.true(),
+                    # (by run: a cast, or SQLite's planner would take the history index
+                    # and visit every delivery ever stored, where this run's are few)
+                    events_t.c.kind == "delivered"
+                    if whole
+                    else sa.cast(events_t.c.kind, sa.String) == "delivered",
                     ts.is_not(None),
                     events_t.c.recipient.is_not(None),
                 )
