@@ -17,8 +17,8 @@ What it keeps (see README, "The nightly clean job"):
 * ``runs``: one row per run (``as_of``, counts) so a report can say what changed;
 * ``last_delivery``: per recipient, the time of its last ``delivered`` event, kept up to
   date as events are added: the nightly history read scans it (one row per address)
-  instead of every delivery ever stored, so a night does not slow down as the history
-  grows (8M stored events: that read took 4 s, most of the night's growth).
+  instead of grouping every delivery ever stored (8M stored events: 0.3 s against
+  1.15 s, and the gap grows with every month of history).
 
 The SQL is portable on purpose (a later step points the store at PostgreSQL): plain
 Core tables, ``INSERT ... ON CONFLICT`` through the dialect's own ``insert`` (SQLite and
@@ -359,7 +359,8 @@ def _m5_decision_changes(conn: sa.Connection) -> None:
 def _m6_last_delivery(conn: sa.Connection) -> None:
     """Version 6: ``last_delivery`` (the last delivery per recipient, filled from the
     stored events and kept up to date by :meth:`Store.add_events`) and an index on
-    ``events.run_id``: the nightly reads no longer grow with the history. Plain SQL."""
+    ``events.run_id``: the nightly job's read of the last deliveries and its count of
+    the events new since the last run no longer grow with the history. Plain SQL."""
     md = sa.MetaData()
     table = sa.Table(
         "last_delivery", md, *_last_delivery_columns(), sqlite_with_rowid=False
@@ -1001,16 +1002,12 @@ class Store:
             ts = events_t.c.timestamp
             stmt = stmt.where(sa.or_(ts <= limit, ts.is_(None)))
         if kinds is not None:
-            kinds = list(kinds)
-            if "delivered" in kinds:
-                # most of any mail history: a scan in stored order (through the index,
-                # it would be the same rows plus a sort of all of them)
-                stmt = stmt.where(sa.or_(sa.false(), *[events_t.c.kind == k for k in kinds]))
-            else:
-                # the few bounces and complaints: through the history index, so the
-                # read grows with them, not with the deliveries (literal parameters:
-                # an "expanding" IN needs SQLAlchemy's own execution, see _fetch_raw)
-                stmt = stmt.where(events_t.c.kind.in_([sa.literal(k) for k in kinds]))
+            # OR of equalities, not IN: an "expanding" IN parameter needs SQLAlchemy's
+            # own execution (see _fetch_raw); the kinds are a handful. (SQLite scans the
+            # table in stored order: measured on 8M events, the history index was no
+            # faster for the 5% that are bounces, and ten times slower from a cold
+            # page cache, one random read per row.)
+            stmt = stmt.where(sa.or_(sa.false(), *[events_t.c.kind == k for k in kinds]))
         with self._connect() as conn:
             # in the order they were stored (an index walk by kind would change it, and
             # with it which of two simultaneous events a decision names); the server
