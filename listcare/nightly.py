@@ -433,9 +433,11 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     tables = pool.submit(_write_tables, out_dir, outputs, cdf, table_files)
                 decay, model, starts = _decay(cdf, email_col, keys, decisions, per_row, as_of)
                 del keys
-                # every event per kind up to as_of: one scan of the events, for the
-                # report's total and the cohort chart's size check alike
-                counts_all = st.count_by_kind(until=as_of)
+                # the events per kind up to as_of and in its last 30 days, in one scan:
+                # the report's total and rates, and the cohort chart's size check
+                counts_all, counts_30d = st.counts_by_kind(
+                    until=as_of, since=[as_of - pd.Timedelta(days=30)]
+                )
                 cohorts = (
                     _cohorts(st, starts, model, decay, as_of, counts_all) if not dry_run else None
                 )
@@ -447,7 +449,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     per_row,
                     decisions,
                     on_list,
-                    st.count_by_kind(after=as_of - pd.Timedelta(days=30), until=as_of),
+                    counts_30d,
                     sum(counts_all.values()),
                     previous,
                     base,

@@ -725,6 +725,13 @@ def test_last_deliveries_and_counts_by_kind(tmp_path):
         assert store.count_by_kind() == {"deferred": 1, "delivered": 3, "hard": 1}
         assert store.count_by_kind(after=ev.loc[2, "timestamp"]) == {"deferred": 1, "hard": 1}
         assert store.count_by_kind(until=ev.loc[0, "timestamp"]) == {"delivered": 1}
+        # several windows in one pass: the same as one count per window
+        for until in (None, ev.loc[3, "timestamp"]):
+            cuts = [ev.loc[i, "timestamp"] for i in (0, 2, 4)]
+            assert store.counts_by_kind(until=until, since=cuts) == [
+                store.count_by_kind(until=until),
+                *[store.count_by_kind(after=c, until=until) for c in cuts],
+            ]
         # the page cache for bulk writes is back after the GROUP BY
         with store._engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -262144
