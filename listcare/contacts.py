@@ -596,6 +596,8 @@ def _has_char(df: pd.DataFrame, char: str) -> bool:
         return True
     for i in range(df.shape[1]):
         col = df.iloc[:, i]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = pd.Series(col.cat.categories.astype(object))  # (its few distinct values)
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             values = col.to_numpy(dtype=object)
             try:
@@ -794,15 +796,16 @@ def write_contacts(
         with atomic_write(target, "w", encoding=encoding, newline="") as f:
             if settings.get("sep_line"):
                 f.write(f"sep={sep}{lineterminator}")
-            body = _csv_rows(out, sep, lineterminator, quoting)
-            if body is None:  # numbers or dates among the cells: pandas formats those
+            names = _header_cells(out, header)
+            body = _csv_rows(out, sep, lineterminator, quoting) if names is not None else None
+            if body is None:  # numbers or dates among the cells, column names that are
+                # not text: pandas formats those
                 out.to_csv(
                     f, sep=sep, index=False, header=header, lineterminator=lineterminator,
                     quoting=quoting, quotechar='"', doublequote=True, na_rep="",
                 )
             else:
-                if header is not False:
-                    names = header if isinstance(header, list) else [str(c) for c in out.columns]
+                if names:
                     f.write(_csv_rows(pd.DataFrame([names], dtype=object), sep, lineterminator, quoting))
                 f.write(body)
     except UnicodeEncodeError:
@@ -814,6 +817,23 @@ def write_contacts(
         ) from None
     return Path(target)
 
+
+
+def _header_cells(df: pd.DataFrame, header) -> list[str] | None:
+    """The header row :func:`_csv_rows` may write for *header* (as ``to_csv`` takes it):
+    [] for none; None when pandas must write it (column names that are not text, a
+    MultiIndex, a list of the wrong length or with other things than text)."""
+    if header is False:
+        return []
+    if header is True:
+        names = list(df.columns)
+    elif isinstance(header, list) and len(header) == df.shape[1]:
+        names = header
+    else:
+        return None
+    if isinstance(df.columns, pd.MultiIndex) or not all(type(n) is str for n in names):
+        return None
+    return names
 
 
 def _csv_rows(df: pd.DataFrame, sep: str, lineterminator: str, quoting: int) -> str | None:

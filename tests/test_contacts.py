@@ -619,3 +619,33 @@ def test_csv_rows_leave_numbers_and_dates_to_pandas(tmp_path):
     text = pd.DataFrame({"email": ["a@example.com", 'say "hi", ok'], "n": ["=1", None]})
     path = write_contacts(text, tmp_path / "text.csv")
     assert path.read_text() == 'email,n\na@example.com,\'=1\n"say ""hi"", ok",\n'
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ["x", None],
+        pd.to_datetime(["2024-01-01", "2024-01-02"]),
+        pd.MultiIndex.from_tuples([("a", "b"), ("a", "c")]),
+        [1, "two"],
+        ["", "b"],
+    ],
+    ids=["none", "dates", "multiindex", "number", "empty"],
+)
+def test_column_names_are_written_as_pandas_writes_them(tmp_path, columns):
+    """Column names that are not plain text (None, dates, a MultiIndex, numbers) are
+    written by pandas, header and all; plain ones by the row builder, the same way."""
+    df = pd.DataFrame([["a", "b"]], columns=columns)
+    out = write_contacts(df, tmp_path / "out.csv", neutralize_formulas=False)
+    want = io.StringIO()
+    df.to_csv(want, index=False, lineterminator="\n", na_rep="")
+    assert out.read_text() == want.getvalue()
+
+
+def test_a_carriage_return_in_a_category_column_is_quoted(tmp_path):
+    """A lone CR in a category cell forces quoting with a "\\n" line ending, as in a
+    text cell: unquoted, it would split the row for the next reader."""
+    df = pd.DataFrame({"email": ["a@example.com", "b@example.com"], "tag": ["x\ry", "z"]})
+    df["tag"] = df["tag"].astype("category")
+    out = write_contacts(df, tmp_path / "out.csv")
+    assert read_contacts(out)["tag"].tolist() == ["x\ry", "z"]

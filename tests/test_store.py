@@ -725,6 +725,9 @@ def test_last_deliveries_and_counts_by_kind(tmp_path):
         assert store.count_by_kind() == {"deferred": 1, "delivered": 3, "hard": 1}
         assert store.count_by_kind(after=ev.loc[2, "timestamp"]) == {"deferred": 1, "hard": 1}
         assert store.count_by_kind(until=ev.loc[0, "timestamp"]) == {"delivered": 1}
+        # an event stored without a kind (through the API) is not counted, nor a crash
+        store.add_events(make_events(1, start=50).assign(kind=None))
+        assert store.count_by_kind() == {"deferred": 1, "delivered": 3, "hard": 1}
         # several windows in one pass: the same as one count per window
         for until in (None, ev.loc[3, "timestamp"]):
             cuts = [ev.loc[i, "timestamp"] for i in (0, 2, 4)]
@@ -930,3 +933,30 @@ def test_migration_6_fills_last_delivery_from_the_stored_events(tmp_path):
         assert len(got) == 7
         assert store.count_events(after_run=0) == 30 and store.count_events(after_run=1) == 0
     assert "ix_events_run_id" in _indexes(path)
+
+
+def test_last_delivery_follows_what_was_stored_not_what_was_offered(tmp_path):
+    """An event id already stored keeps its stored content: the same id offered again
+    with another time (a yearless log line re-read with another as_of) or another kind
+    changes neither the events nor the last delivery, with or without a run."""
+    base = make_events(2).assign(recipient="a@x.de", kind=["delivered", "hard"])
+    base["timestamp"] = pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True)
+    with Store(tmp_path / "s.db") as store:
+        store.add_events(base)
+        for run_id in (None, 5):
+            later = base.assign(
+                timestamp=pd.to_datetime(["2024-06-01", "2024-06-02"], utc=True),
+                kind=["delivered", "delivered"],
+            )
+            assert store.add_events(later, run_id=run_id) == 0
+            got = store.last_deliveries()
+            assert got["timestamp"].tolist() == [pd.Timestamp("2024-01-01", tz="UTC")]
+            assert got.equals(pd.DataFrame({"recipient": pd.Series(["a@x.de"], dtype="string"),
+                                            "timestamp": got["timestamp"]}))
+        # one frame holding the same id twice: the first one is stored, and counts
+        twice = make_events(2, start=10).assign(recipient="b@x.de", kind="delivered")
+        twice["event_id"] = twice["event_id"].iloc[0]
+        twice["timestamp"] = pd.to_datetime(["2024-03-01", "2024-09-01"], utc=True)
+        assert store.add_events(twice) == 1
+        got = store.last_deliveries().set_index("recipient")["timestamp"]
+        assert got["b@x.de"] == _reference_last(store)["b@x.de"]
