@@ -806,7 +806,8 @@ def write_contacts(
                 )
             else:
                 if names:
-                    f.write(_csv_rows(pd.DataFrame([names], dtype=object), sep, lineterminator, quoting))
+                    head = pd.DataFrame([names], dtype=object)
+                    f.write(_csv_rows(head, sep, lineterminator, quoting))
                 f.write(body)
     except UnicodeEncodeError:
         where = _unencodable(out, encoding)

@@ -935,7 +935,9 @@ class Store:
         elif run_id is not None:
             # a cast: on the kind, SQLite's planner would take the history index and
             # visit every delivery ever stored, where this run's are few
-            selections = [sa.and_(events_t.c.run_id == run_id, sa.cast(kind, sa.String) == "delivered")]
+            selections = [
+                sa.and_(events_t.c.run_id == run_id, sa.cast(kind, sa.String) == "delivered")
+            ]
         else:
             kinds = df["kind"].astype("string").fillna("").to_numpy(dtype=object)
             ids = list(dict.fromkeys(df["event_id"].to_numpy(dtype=object)[kinds == "delivered"]))
