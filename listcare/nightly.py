@@ -4,20 +4,21 @@ One run, in order (see README, "The nightly clean job"):
 
 1. take the lock (``flock`` on ``STORE.lock`` beside the store): a second, overlapping
    run fails at once with :class:`~listcare.exceptions.LockedError` (exit code 75);
-2. read from every bounce input only what is new (log checkpoints follow logrotate;
-   other inputs are re-read and deduplicated by ``event_id``);
-3. read the contact list and validate the addresses, asking DNS only for domains not
-   fresh in the store's cache -- in a worker thread, while step 4 stores the evidence
-   and fetches the history (the two sides share nothing; the thread never touches the
-   store, whose one connection belongs to the transaction);
-4. in **one store transaction**: ingest the events, save checkpoints and the DNS cache,
+2. read the contact list and validate the addresses, asking DNS only for domains not
+   fresh in the store's cache -- in a worker thread, while this one does step 3 (the
+   two sides share nothing; the thread never touches the store, whose one connection
+   belongs to the transaction);
+3. in **one store transaction**: read from every bounce input only what is new (log
+   checkpoints follow logrotate; other inputs are re-read and deduplicated by
+   ``event_id``) and store it as it is read (a long log a batch at a time, so that the
+   first night's log is never in memory whole), save checkpoints and the DNS cache,
    recompute every decision from the full history (:func:`listcare.policy.decide`),
    check that every input row lands in exactly one output (else
    :class:`~listcare.exceptions.ConservationError`, nothing is written), write the outputs
    to temporary files (the lists in the worker thread while the decisions (only
    those that changed), the base run's decisions of the changed addresses and the run
    are saved);
-5. only after the commit, rename the temporary files over ``clean.csv``,
+4. only after the commit, rename the temporary files over ``clean.csv``,
    ``suppressed.csv``, ``reconfirm.csv``, ``flagged.csv``, ``decay.png``, ``report.md`` and (last)
    ``report.json``.
 
@@ -368,10 +369,6 @@ def _run(
 def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run, timings, t0):
     """The rest of :func:`_run`: the night's evidence, then (with *contacts_side* running
     in *pool*) the store's transaction, then the outputs."""
-    # ---- bounces: only what is new (an unreadable input stops the run here, at once)
-    t = time.perf_counter()
-    events, checkpoints, read_stats = _read_new_evidence(st, bounces, as_of)
-    timings["read_bounces"] = time.perf_counter() - t
     contacts_job = pool.submit(contacts_side)
 
     pending: list[Path] = []  # every output file written so far (removed on failure)
@@ -381,16 +378,19 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
     try:
         try:
             with st.transaction():
-                t = time.perf_counter()
                 run_id = st.begin_run(as_of=as_of)
                 base = st.base_run(as_of=as_of)
-                new_events = st.add_events(events, run_id=run_id)
+                # ---- bounces: only what is new, stored as it is read (a long log a
+                # batch at a time: the first night's log is never in memory whole)
+                new_events, checkpoints, read_stats = _ingest_new_evidence(
+                    st, bounces, as_of, run_id, timings
+                )
+                t = time.perf_counter()
                 for path, offset, actual, ident in checkpoints:
                     st.save_checkpoint(path, offset, actual_path=actual, identity=ident)
-                timings["store_ingest"] = time.perf_counter() - t
+                timings["store_ingest"] += time.perf_counter() - t
 
                 t = time.perf_counter()
-                events = None  # stored now: free it before the history is read
                 history = _history(st, as_of)
                 new_since = st.count_events(after_run=base["run_id"] if base else None)
                 timings["history"] = time.perf_counter() - t
@@ -555,8 +555,19 @@ def _history(st: Store, as_of) -> pd.DataFrame:
     return pd.concat([heavy, light], ignore_index=True)
 
 
-def _read_new_evidence(st: Store, bounces, as_of):
-    """Events from what is new in every input; checkpoints to save for the logs."""
+#: log rows read before a batch is stored (a batch holds ~130 MB while it is read)
+BATCH_ROWS = 250_000
+#: bytes a log line takes, about: to tell a load bigger than the stored history
+_BYTES_PER_LINE = 200
+#: log lines (estimated) from which a load that outgrows the store is a bulk load
+BULK_MIN_LINES = 20_000
+
+
+def _ingest_new_evidence(st: Store, bounces, as_of, run_id: int, timings: dict):
+    """Read what is new in every bounce input and store it (inside the run's
+    transaction): logs a batch at a time, each batch stored while the rest is read.
+    Returns (new events, checkpoints to save for the logs, read statistics); adds the
+    reading and storing seconds to *timings*."""
     from .bounces.read import read_bounces
 
     if bounces is None:
@@ -565,37 +576,65 @@ def _read_new_evidence(st: Store, bounces, as_of):
         items = [bounces]
     else:
         items = list(bounces)
-    frames = []
     checkpoints = []
     stats = {"lines_read": 0, "errors": 0, "samples": []}
+    stored = [0, 0.0]  # new events, seconds spent storing
+
+    def store(df: pd.DataFrame) -> None:
+        t = time.perf_counter()
+        stored[0] += st.add_events(df, run_id=run_id)
+        stored[1] += time.perf_counter() - t
+
+    plans = []
     for item in items:
         path = Path(item)
-        if path.is_dir():
-            df = read_bounces([os.fspath(path)], as_of=as_of)
-        else:
-            plan = st.plan_reads(path)
-            if not plan:  # missing and never seen: let the reader say so
-                plan = [(path, 0)]
-            last = plan[-1][0]
-            ident = file_identity(last) if last.exists() else None
-            df = read_bounces(
-                [os.fspath(p) for p, _ in plan],
-                as_of=as_of,
-                offsets={os.fspath(p): off for p, off in plan if off},
-            )
-            end = df.attrs.get("offsets", {}).get(os.fspath(last))
-            if end is not None and ident is not None:  # a log: remember how far we got
-                checkpoints.append((os.fspath(path), end, last, ident))
-        errs = df.attrs.get("errors") or {}
-        stats["lines_read"] += int(df.attrs.get("lines_read", 0))
-        stats["errors"] += int(errs.get("count", 0))
-        stats["samples"].extend(list(errs.get("samples", []))[:5])
-        frames.append(df)
-    frames = [f for f in frames if len(f)]
-    events = (
-        pd.concat(frames, ignore_index=True) if frames else schema.empty_frame(schema.EVENT_COLUMNS)
-    )
-    return events, checkpoints, stats
+        plan = None if path.is_dir() else (st.plan_reads(path) or [(path, 0)])
+        plans.append((path, plan))
+    # a load that will outgrow what is stored (the first night): the history index is
+    # built once at its end instead of row by row (see Store.bulk_load)
+    planned = sum(
+        max(0, _file_size(p) - off) for _, plan in plans if plan for p, off in plan
+    ) // _BYTES_PER_LINE
+    bulk = planned >= BULK_MIN_LINES and planned > st.count_events()
+    t0 = time.perf_counter()
+    with st.bulk_load() if bulk else contextlib.nullcontext():
+        for path, plan in plans:
+            if plan is None:  # a folder of bounce mails: read whole
+                df = read_bounces([os.fspath(path)], as_of=as_of)
+            else:  # missing and never seen: the reader says so
+                last = plan[-1][0]
+                ident = file_identity(last) if last.exists() else None
+                df = read_bounces(
+                    [os.fspath(p) for p, _ in plan],
+                    as_of=as_of,
+                    offsets={os.fspath(p): off for p, off in plan if off},
+                    on_batch=store,
+                    batch_rows=BATCH_ROWS,
+                )
+                end = df.attrs.get("offsets", {}).get(os.fspath(last))
+                if end is not None and ident is not None:  # a log: remember how far we got
+                    checkpoints.append((os.fspath(path), end, last, ident))
+            errs = df.attrs.get("errors") or {}
+            stats["lines_read"] += int(df.attrs.get("lines_read", 0))
+            stats["errors"] += int(errs.get("count", 0))
+            stats["samples"].extend(list(errs.get("samples", []))[:5])
+            if len(df):
+                store(df)
+            del df
+        t = time.perf_counter()
+    stored[1] += time.perf_counter() - t  # (the end of a bulk load: the index built)
+    timings["read_bounces"] = time.perf_counter() - t0 - stored[1]
+    timings["store_ingest"] = stored[1]
+    return stored[0], checkpoints, stats
+
+
+def _file_size(path: Path) -> int:
+    """Bytes of a planned log read (a compressed rotation counts five times its size)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    return size * 5 if path.suffix == ".gz" else size
 
 
 def _dns_cache(st: Store, as_of, policy) -> dict:

@@ -789,6 +789,7 @@ class Store:
     def __init__(self, target: str | os.PathLike = "listcare.db", *, echo: bool = False):
         self.url, self.path = _resolve_target(target)
         self._conn: sa.Connection | None = None
+        self._bulk = False  # inside bulk_load(): the history index is rebuilt at its end
         if self.path is not None:
             check_store_path(self.path)
         try:
@@ -887,8 +888,9 @@ class Store:
             # a big load into a small table (the first night): build the history index
             # afterwards, in one sort, instead of row by row (measured: 500k events 25 s
             # with the index in place, 12 s + 1.5 s to build it after). Inside the
-            # transaction: a crash rolls the DROP back with everything else.
-            rebuild = len(df) >= _REBUILD_MIN_ROWS and len(df) > before
+            # transaction: a crash rolls the DROP back with everything else. (Inside
+            # bulk_load() it is already dropped, for all the loads of the block.)
+            rebuild = not self._bulk and len(df) >= _REBUILD_MIN_ROWS and len(df) > before
             if rebuild:
                 events_kind_ix.drop(conn)
             stmt = _dialect_insert(conn, events_t).on_conflict_do_nothing(
@@ -906,12 +908,36 @@ class Store:
                 written = -1 if written < 0 or w < 0 else written + w
             if rebuild:
                 events_kind_ix.create(conn)
-            self._note_deliveries(conn, df, None if rebuild else run_id, whole=rebuild)
+            if not self._bulk:
+                self._note_deliveries(conn, df, None if rebuild else run_id, whole=rebuild)
             if written >= 0 and conn.dialect.name == "sqlite":
                 # SQLite counts exactly the rows inserted (ON CONFLICT DO NOTHING skips
                 # are not changes): no second COUNT(*) over millions of events
                 return written
             return self._count_events(conn) - before
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[Store]:
+        """Many :meth:`add_events` calls as one big load (a long log stored a batch at a
+        time, so that it is never in memory whole): the history index is dropped for the
+        block and built once at its end, and ``last_delivery`` is brought up to date by
+        one ordered walk of it, as after one big ``add_events``. All in the open
+        transaction (one is opened for the block if none is): a failure rolls it all
+        back, the dropped index included."""
+        if self._bulk:
+            raise StoreError("A bulk load is already open; do not nest them.")
+        outer = self.transaction() if self._conn is None else contextlib.nullcontext()
+        with outer:
+            with self._connect() as conn:
+                events_kind_ix.drop(conn)
+            self._bulk = True
+            try:
+                yield self
+            finally:
+                self._bulk = False
+            with self._connect() as conn:
+                events_kind_ix.create(conn)
+                self._note_deliveries(conn, None, None, whole=True)
 
     @staticmethod
     def _note_deliveries(

@@ -812,7 +812,8 @@ class LogContext:
         c.position.append(position)
 
 
-def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, offset: int):
+def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, offset: int,
+              on_batch=None, batch_rows: int = 0):
     logs, _ = _detectors()
     mod = logs[fmt]
     ctx = LogContext(fmt, inp.name, clock, errors)
@@ -825,6 +826,11 @@ def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, 
     try:
         for block, first_line in chunks:
             chunks.done(parser.feed(block, first_line))
+            if on_batch is not None and len(ctx.cols) >= batch_rows:
+                # the rows so far go out; the detectors append to ctx.cols as they find it
+                rows, ctx.cols = ctx.cols, Columns(fmt, inp.name)
+                on_batch(rows.frame())
+                del rows
         parser.finish()
     finally:
         if was_enabled:
@@ -851,6 +857,8 @@ def read_bounces(
     as_of=None,
     errors: str = "report",
     offsets: dict | None = None,
+    on_batch=None,
+    batch_rows: int = 250_000,
 ) -> pd.DataFrame:
     """Read bounce evidence into the events table (:data:`listcare.schema.EVENT_COLUMNS`).
 
@@ -868,9 +876,17 @@ def read_bounces(
     ``df.attrs["offsets"]`` maps every log input to the offset just after its last complete
     line -- pass it back next time. For ``.gz`` files offsets count uncompressed bytes.
 
+    *on_batch*: for a long log, a function that takes its rows a batch at a time (at least
+    *batch_rows*, each a frame like the result, in input order) while the rest is read,
+    so that the whole log is never in memory at once (the nightly job stores each batch).
+    The rows it was given are not in the result, and duplicates are only removed within
+    the result (a store ignores an ``event_id`` it holds).
+
     Returns one row per recipient outcome, in input order; ``df.attrs`` also holds
     ``lines_read`` (log lines read) and ``formats`` ({source: detected format}).
     """
+    if on_batch is not None and (not callable(on_batch) or int(batch_rows) < 1):
+        raise ConfigError("on_batch must be a function and batch_rows a positive number.")
     if format not in FORMATS:
         raise ConfigError(f"format={format!r} is not one of {', '.join(FORMATS)}.")
     report = ErrorReport(errors)
@@ -915,7 +931,9 @@ def read_bounces(
                 offset = offsets.get(inp.key, 0)
                 if offset and not stream.gz and _size(raw) is not None and offset > _size(raw):
                     offset = 0  # the file is shorter than before: truncated in place (copytruncate)
-                cols, chunks = _read_log(fmt, stream, inp, clock, report, offset)
+                cols, chunks = _read_log(
+                    fmt, stream, inp, clock, report, offset, on_batch, int(batch_rows)
+                )
                 out_offsets[inp.key] = chunks.end_offset
                 lines_read += chunks.lines_read
             elif fmt == "mail":
