@@ -884,7 +884,10 @@ class Store:
             )
         names = list(schema.EVENT_COLUMNS)
         with self._connect() as conn:
-            before = self._count_events(conn)
+            # (in a bulk load on SQLite, which counts the rows it inserts, no COUNT(*) of
+            # the growing table per batch)
+            exact = conn.dialect.name == "sqlite" and conn.dialect.supports_sane_multi_rowcount
+            before = None if self._bulk and exact else self._count_events(conn)
             # a big load into a small table (the first night): build the history index
             # afterwards, in one sort, instead of row by row (measured: 500k events 25 s
             # with the index in place, 12 s + 1.5 s to build it after). Inside the
@@ -914,6 +917,8 @@ class Store:
                 # SQLite counts exactly the rows inserted (ON CONFLICT DO NOTHING skips
                 # are not changes): no second COUNT(*) over millions of events
                 return written
+            if before is None:  # pragma: no cover - SQLite always reports its row counts
+                raise StoreError("The database did not say how many events were stored.")
             return self._count_events(conn) - before
 
     @contextlib.contextmanager
