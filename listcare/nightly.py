@@ -369,6 +369,9 @@ def _run(
 def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run, timings, t0):
     """The rest of :func:`_run`: the night's evidence, then (with *contacts_side* running
     in *pool*) the store's transaction, then the outputs."""
+    # what to read of every bounce input (every planned file opened once: an unreadable
+    # input stops the run here, at once, before the list is read and validated)
+    plans = _plan_evidence(st, bounces)
     contacts_job = pool.submit(contacts_side)
 
     pending: list[Path] = []  # every output file written so far (removed on failure)
@@ -383,7 +386,7 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                 # ---- bounces: only what is new, stored as it is read (a long log a
                 # batch at a time: the first night's log is never in memory whole)
                 new_events, checkpoints, read_stats = _ingest_new_evidence(
-                    st, bounces, as_of, run_id, timings
+                    st, plans, as_of, run_id, timings
                 )
                 t = time.perf_counter()
                 for path, offset, actual, ident in checkpoints:
@@ -563,12 +566,12 @@ _BYTES_PER_LINE = 200
 BULK_MIN_LINES = 20_000
 
 
-def _ingest_new_evidence(st: Store, bounces, as_of, run_id: int, timings: dict):
-    """Read what is new in every bounce input and store it (inside the run's
-    transaction): logs a batch at a time, each batch stored while the rest is read.
-    Returns (new events, checkpoints to save for the logs, read statistics); adds the
-    reading and storing seconds to *timings*."""
-    from .bounces.read import read_bounces
+def _plan_evidence(st: Store, bounces) -> list[tuple[Path, list | None]]:
+    """For every bounce input, the files to read and from where (:meth:`Store.plan_reads`:
+    a log after logrotate is its rotations' rest, then the new file; None for a folder,
+    read whole). Each planned file is opened once: one that cannot be is the reader's
+    own error, now."""
+    from .bounces.read import _Input
 
     if bounces is None:
         items = []
@@ -576,6 +579,23 @@ def _ingest_new_evidence(st: Store, bounces, as_of, run_id: int, timings: dict):
         items = [bounces]
     else:
         items = list(bounces)
+    plans = []
+    for item in items:
+        path = Path(item)
+        plan = None if path.is_dir() else (st.plan_reads(path) or [(path, 0)])
+        for p, _ in plan or []:
+            _Input(os.fspath(p), 1).open().close()  # InputError: missing, not readable
+        plans.append((path, plan))
+    return plans
+
+
+def _ingest_new_evidence(st: Store, plans, as_of, run_id: int, timings: dict):
+    """Read what is new in every bounce input (:func:`_plan_evidence`) and store it
+    (inside the run's transaction): logs a batch at a time, each batch stored while the
+    rest is read. Returns (new events, checkpoints to save for the logs, read
+    statistics); adds the reading and storing seconds to *timings*."""
+    from .bounces.read import read_bounces
+
     checkpoints = []
     stats = {"lines_read": 0, "errors": 0, "samples": []}
     stored = [0, 0.0]  # new events, seconds spent storing
@@ -585,11 +605,6 @@ def _ingest_new_evidence(st: Store, bounces, as_of, run_id: int, timings: dict):
         stored[0] += st.add_events(df, run_id=run_id)
         stored[1] += time.perf_counter() - t
 
-    plans = []
-    for item in items:
-        path = Path(item)
-        plan = None if path.is_dir() else (st.plan_reads(path) or [(path, 0)])
-        plans.append((path, plan))
     # a load that will outgrow what is stored (the first night): the history index is
     # built once at its end instead of row by row (see Store.bulk_load)
     planned = sum(
@@ -597,11 +612,12 @@ def _ingest_new_evidence(st: Store, bounces, as_of, run_id: int, timings: dict):
     ) // _BYTES_PER_LINE
     bulk = planned >= BULK_MIN_LINES and planned > st.count_events()
     t0 = time.perf_counter()
-    with st.bulk_load() if bulk else contextlib.nullcontext():
+    # (last_delivery follows once at the end, not batch by batch)
+    with st.bulk_load(run_id=run_id, index=bulk):
         for path, plan in plans:
             if plan is None:  # a folder of bounce mails: read whole
                 df = read_bounces([os.fspath(path)], as_of=as_of)
-            else:  # missing and never seen: the reader says so
+            else:  # a log from its checkpoint (or any file, from its start)
                 last = plan[-1][0]
                 ident = file_identity(last) if last.exists() else None
                 df = read_bounces(

@@ -789,7 +789,8 @@ class Store:
     def __init__(self, target: str | os.PathLike = "listcare.db", *, echo: bool = False):
         self.url, self.path = _resolve_target(target)
         self._conn: sa.Connection | None = None
-        self._bulk = False  # inside bulk_load(): the history index is rebuilt at its end
+        self._bulk = False  # inside bulk_load(): see there
+        self._bulk_ids: list | None = None  # the deliveries a bulk load stored without a run
         if self.path is not None:
             check_store_path(self.path)
         try:
@@ -911,8 +912,16 @@ class Store:
                 written = -1 if written < 0 or w < 0 else written + w
             if rebuild:
                 events_kind_ix.create(conn)
-            if not self._bulk:
-                self._note_deliveries(conn, df, None if rebuild else run_id, whole=rebuild)
+            if self._bulk:
+                if self._bulk_ids is not None:  # (a block without a run: by these ids)
+                    self._bulk_ids.extend(self._delivered_ids(df))
+            else:
+                self._note_deliveries(
+                    conn,
+                    whole=rebuild,
+                    run_id=run_id,
+                    ids=self._delivered_ids(df) if run_id is None else (),
+                )
             if written >= 0 and conn.dialect.name == "sqlite":
                 # SQLite counts exactly the rows inserted (ON CONFLICT DO NOTHING skips
                 # are not changes): no second COUNT(*) over millions of events
@@ -922,58 +931,79 @@ class Store:
             return self._count_events(conn) - before
 
     @contextlib.contextmanager
-    def bulk_load(self) -> Iterator[Store]:
-        """Many :meth:`add_events` calls as one big load (a long log stored a batch at a
-        time, so that it is never in memory whole): the history index is dropped for the
-        block and built once at its end, and ``last_delivery`` is brought up to date by
-        one ordered walk of it, as after one big ``add_events``. All in the open
-        transaction (one is opened for the block if none is): a failure rolls it all
-        back, the dropped index included."""
+    def bulk_load(self, *, run_id: int | None = None, index: bool = True) -> Iterator[Store]:
+        """Many :meth:`add_events` calls as one load (a long log stored a batch at a time,
+        so that it is never in memory whole), ``last_delivery`` brought up to date once
+        at the end of the block, not per call.
+
+        *index*: a load that outgrows the store (the first night): the history index is
+        dropped for the block and built once at its end, and ``last_delivery`` is filled
+        by one ordered walk of it. Else the index stays and ``last_delivery`` follows the
+        rows the block stored (those of *run_id*; without one, the ids the block
+        stored). All in the open transaction (one is opened for the block if none is):
+        a failure rolls it all back, the dropped index included.
+        """
         if self._bulk:
             raise StoreError("A bulk load is already open; do not nest them.")
         outer = self.transaction() if self._conn is None else contextlib.nullcontext()
         with outer:
-            with self._connect() as conn:
-                events_kind_ix.drop(conn)
+            if index:
+                with self._connect() as conn:
+                    events_kind_ix.drop(conn)
             self._bulk = True
+            self._bulk_ids = [] if run_id is None and not index else None
+
+            def finish() -> None:
+                ids, self._bulk, self._bulk_ids = self._bulk_ids or (), False, None
+                with self._connect() as conn:
+                    if index:
+                        events_kind_ix.create(conn)
+                    self._note_deliveries(conn, whole=index, run_id=run_id, ids=ids)
+
             try:
                 yield self
-            finally:
-                self._bulk = False
-            with self._connect() as conn:
-                events_kind_ix.create(conn)
-                self._note_deliveries(conn, None, None, whole=True)
+            except BaseException:
+                # normally the transaction rolls back, the dropped index with it; but a
+                # caller may catch the error and commit what was stored: not without
+                # the index (nor with last_delivery behind)
+                with contextlib.suppress(Exception):
+                    finish()
+                raise
+            finish()
+
+    @staticmethod
+    def _delivered_ids(df: pd.DataFrame) -> list:
+        kinds = df["kind"].astype("string").fillna("").to_numpy(dtype=object)
+        return list(dict.fromkeys(df["event_id"].to_numpy(dtype=object)[kinds == "delivered"]))
 
     @staticmethod
     def _note_deliveries(
-        conn: sa.Connection, df: pd.DataFrame, run_id: int | None, *, whole: bool = False
+        conn: sa.Connection, *, whole: bool = False, run_id: int | None = None, ids=()
     ) -> None:
         """Raise ``last_delivery`` to the deliveries just stored, always from the stored
-        rows (an id stored before keeps its stored content, whatever *df* says):
+        rows (an id stored before keeps its stored content, whatever was offered):
 
-        * *whole* (a load bigger than what was stored: the first night): every stored
-          delivery, walking the history index in order (8M events: 1.4 s; by run_id,
-          which fetches each row on its own, the first night took 17 s longer);
-        * else by *run_id*: the rows this run stored, through the run_id index;
-        * else (no run) by the ids of *df*'s deliveries, a few thousand at a time.
+        * *whole* (after a load bigger than what was stored: the first night): every
+          stored delivery, walking the history index in order (8M events: 1.4 s; by
+          run_id, which fetches each row on its own, the first night took 17 s longer);
+        * else those of *run_id*, through the run_id index;
+        * else those of the event *ids*, a few thousand at a time.
 
         Taking the maximum again over a delivery already in the table changes nothing.
+        (The casts: on the kind, SQLite's planner would take the history index and
+        visit every delivery ever stored -- 5 s a query on 2M events -- not these few.)
         """
         ts = events_t.c.timestamp
         kind = events_t.c.kind
+        delivered = sa.cast(kind, sa.String) == "delivered"
         if whole:
             selections = [kind == "delivered"]
         elif run_id is not None:
-            # a cast: on the kind, SQLite's planner would take the history index and
-            # visit every delivery ever stored, where this run's are few
-            selections = [
-                sa.and_(events_t.c.run_id == run_id, sa.cast(kind, sa.String) == "delivered")
-            ]
+            selections = [sa.and_(events_t.c.run_id == run_id, delivered)]
         else:
-            kinds = df["kind"].astype("string").fillna("").to_numpy(dtype=object)
-            ids = list(dict.fromkeys(df["event_id"].to_numpy(dtype=object)[kinds == "delivered"]))
+            ids = list(ids)
             selections = [
-                sa.and_(events_t.c.event_id.in_(ids[i : i + 5000]), kind == "delivered")
+                sa.and_(events_t.c.event_id.in_(ids[i : i + 5000]), delivered)
                 for i in range(0, len(ids), 5000)
             ]
         for where in selections:

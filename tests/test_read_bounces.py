@@ -405,9 +405,11 @@ def test_a_folder_file_that_cannot_be_opened_is_one_error_and_no_output_goes_int
 
 @pytest.mark.parametrize(("fast", "compiled"), [(True, True), (True, False), (False, False)])
 def test_a_log_read_in_batches_gives_the_rows_of_one_read(tmp_path, monkeypatch, fast, compiled):
-    """on_batch gets the rows a batch at a time while the rest is read: the batches and
-    the remainder, in order, are the rows, offsets and counts of one read, in every
-    parser mode (the compiled scanner holds a block back: its rows come with the next)."""
+    """on_batch gets every row instead of the result, in input order: a long log a batch
+    at a time while the rest is read, then the rest of each input before the next one
+    (a rotated log's rest before the new log's batches). Joined, they are the rows of one
+    read, with its offsets and counts, in every parser mode (the compiled scanner holds a
+    block back: its rows come with the next)."""
     from listcare.bounces.detectors import postfix
 
     if compiled and postfix._postfix_scan is None:
@@ -415,15 +417,20 @@ def test_a_log_read_in_batches_gives_the_rows_of_one_read(tmp_path, monkeypatch,
     monkeypatch.setattr(postfix.Parser, "fast", fast)
     monkeypatch.setattr(postfix.Parser, "compiled", compiled)
     monkeypatch.setattr(R, "CHUNK_BYTES", 4096)
-    path = tmp_path / "mail.log"
-    path.write_text(log_lines(0, 400) + "Nov 26 10:00:00 mail postfix/qmgr[2]: noise\n")
-    whole = read_bounces(path, as_of=AS_OF)
+    old, new = tmp_path / "mail.log.1", tmp_path / "mail.log"
+    old.write_text(log_lines(0, 90))
+    new.write_text(log_lines(90, 400) + "Nov 26 10:00:00 mail postfix/qmgr[2]: noise\n")
+    offsets = {str(old): len(log_lines(0, 20).encode())}  # read on an earlier night
+    whole = read_bounces([old, new], as_of=AS_OF, offsets=offsets)
     batches: list[pd.DataFrame] = []
-    rest = read_bounces(path, as_of=AS_OF, on_batch=batches.append, batch_rows=60)
-    assert len(batches) >= 3 and all(len(b) >= 60 for b in batches)
-    joined = pd.concat([*batches, rest], ignore_index=True)
-    pd.testing.assert_frame_equal(joined, whole.reset_index(drop=True), check_like=False)
+    rest = read_bounces(
+        [old, new], as_of=AS_OF, offsets=offsets, on_batch=batches.append, batch_rows=60
+    )
+    assert len(rest) == 0 and len(batches) >= 4
+    assert batches[0]["source"].iloc[0] == str(old)  # the rotated log's rest first
+    joined = pd.concat(batches, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole.reset_index(drop=True))
     for key in ("offsets", "lines_read", "errors"):
         assert rest.attrs[key] == whole.attrs[key], key
     with pytest.raises(Exception, match="on_batch"):
-        read_bounces(path, as_of=AS_OF, on_batch="store", batch_rows=60)
+        read_bounces(new, as_of=AS_OF, on_batch="store", batch_rows=60)

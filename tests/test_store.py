@@ -960,3 +960,39 @@ def test_last_delivery_follows_what_was_stored_not_what_was_offered(tmp_path):
         assert store.add_events(twice) == 1
         got = store.last_deliveries().set_index("recipient")["timestamp"]
         assert got["b@x.de"] == _reference_last(store)["b@x.de"]
+
+
+def test_bulk_load_modes_and_a_caught_error(tmp_path):
+    """bulk_load() brings last_delivery up to date once at its end: after an index
+    rebuild (index=True), from the run's rows, or without a run from the ids it stored;
+    a caller that catches an error inside it and commits keeps the history index."""
+    ev = make_events(60).assign(kind=["delivered", "hard", "delivered"] * 20)
+    ev["recipient"] = [f"u{i % 9}@x.de" for i in range(60)]
+    for index, run_id in ((True, 1), (False, 1), (False, None)):
+        db = tmp_path / f"s{index}{run_id}.db"
+        with Store(db) as store:
+            store.add_events(ev.iloc[:5], run_id=None)
+            with store.transaction(), store.bulk_load(run_id=run_id, index=index):
+                for i in range(5, 60, 7):
+                    store.add_events(ev.iloc[i : i + 7], run_id=run_id)
+                assert ("ix_events_kind_recipient_ts" in _indexes_in(store)) == (not index)
+            got = store.last_deliveries()
+            assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == _reference_last(
+                store
+            ), (index, run_id)
+        assert "ix_events_kind_recipient_ts" in _indexes(db)
+    db = tmp_path / "caught.db"
+    with Store(db) as store:
+        with store.transaction():
+            try:
+                with store.bulk_load(run_id=1):
+                    store.add_events(ev.iloc[:30], run_id=1)
+                    store.add_events(ev.iloc[30:].assign(kind="nonsense"), run_id=1)
+            except InputError:
+                pass  # caught: what was stored before the error commits
+        assert store.count_events() == 30
+        got = store.last_deliveries()
+        assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == _reference_last(store)
+        with store.transaction(), store.bulk_load(run_id=2):  # not "no such index"
+            store.add_events(ev.iloc[30:], run_id=2)
+    assert "ix_events_kind_recipient_ts" in _indexes(db)

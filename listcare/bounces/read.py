@@ -829,13 +829,25 @@ def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, 
             if on_batch is not None and len(ctx.cols) >= batch_rows:
                 # the rows so far go out; the detectors append to ctx.cols as they find it
                 rows, ctx.cols = ctx.cols, Columns(fmt, inp.name)
-                on_batch(rows.frame())
+                _hand_over(on_batch, rows.frame(), was_enabled)
                 del rows
         parser.finish()
     finally:
         if was_enabled:
             gc.enable()
     return ctx.cols, chunks
+
+
+def _hand_over(on_batch, frame: pd.DataFrame, collect: bool) -> None:
+    """Call *on_batch* with the garbage collector as the caller had it (the reading
+    turns it off; what the consumer does -- a database insert -- may make cycles)."""
+    if collect:
+        gc.enable()
+    try:
+        on_batch(frame)
+    finally:
+        if collect:
+            gc.disable()
 
 
 # --------------------------------------------------------------------------- main
@@ -876,11 +888,12 @@ def read_bounces(
     ``df.attrs["offsets"]`` maps every log input to the offset just after its last complete
     line -- pass it back next time. For ``.gz`` files offsets count uncompressed bytes.
 
-    *on_batch*: for a long log, a function that takes its rows a batch at a time (at least
-    *batch_rows*, each a frame like the result, in input order) while the rest is read,
-    so that the whole log is never in memory at once (the nightly job stores each batch).
-    The rows it was given are not in the result, and duplicates are only removed within
-    the result (a store ignores an ``event_id`` it holds).
+    *on_batch*: a function that takes the rows instead of the result, a batch at a time
+    and in input order: a long log in batches of at least *batch_rows* while the rest is
+    read (so that it is never in memory whole: the nightly job stores each batch), then
+    the rest of each input before the next one is read. The result then holds no rows,
+    only the ``attrs``; duplicates are not removed (a store ignores an ``event_id`` it
+    holds) and not counted.
 
     Returns one row per recipient outcome, in input order; ``df.attrs`` also holds
     ``lines_read`` (log lines read) and ``formats`` ({source: detected format}).
@@ -908,7 +921,10 @@ def read_bounces(
         if inp.is_dir:
             cols = _read_mail(inp.item, inp.name, report)
             formats[inp.name] = "mail"
-            frames.append(cols.frame())
+            if on_batch is None:
+                frames.append(cols.frame())
+            elif len(cols):
+                on_batch(cols.frame())
             continue
         try:
             raw = inp.open()
@@ -943,6 +959,12 @@ def read_bounces(
         finally:
             if not hasattr(inp.item, "read"):
                 raw.close()
+        if on_batch is not None:
+            # the rest of this input goes out before the next input is read: every row
+            # reaches on_batch in input order (a rotated log's rest before the new log)
+            if len(cols):
+                on_batch(cols.frame())
+            continue
         frames.append(cols.frame())
     frames = [f for f in frames if len(f)]
     if len(frames) == 1:
