@@ -389,8 +389,10 @@ def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run
                     st, plans, as_of, run_id, timings
                 )
                 t = time.perf_counter()
-                for path, offset, actual, ident in checkpoints:
-                    st.save_checkpoint(path, offset, actual_path=actual, identity=ident)
+                for path, offset, actual, ident, lines in checkpoints:
+                    st.save_checkpoint(
+                        path, offset, actual_path=actual, identity=ident, lines=lines
+                    )
                 timings["store_ingest"] += time.perf_counter() - t
 
                 t = time.perf_counter()
@@ -566,11 +568,11 @@ _BYTES_PER_LINE = 200
 BULK_MIN_LINES = 20_000
 
 
-def _plan_evidence(st: Store, bounces) -> list[tuple[Path, list | None]]:
+def _plan_evidence(st: Store, bounces) -> list[tuple[Path, list | None, dict]]:
     """For every bounce input, the files to read and from where (:meth:`Store.plan_reads`:
     a log after logrotate is its rotations' rest, then the new file; None for a folder,
-    read whole). Each planned file is opened once: one that cannot be is the reader's
-    own error, now."""
+    read whole), and the lines before the checkpoint's offset (``read_bounces(lines=)``).
+    Each planned file is opened once: one that cannot be is the reader's own error, now."""
     from .bounces.read import _Input
 
     if bounces is None:
@@ -580,12 +582,19 @@ def _plan_evidence(st: Store, bounces) -> list[tuple[Path, list | None]]:
     else:
         items = list(bounces)
     plans = []
+    checkpoints = st.checkpoints()
     for item in items:
         path = Path(item)
         plan = None if path.is_dir() else (st.plan_reads(path) or [(path, 0)])
         for p, _ in plan or []:
             _Input(os.fspath(p), 1).open().close()  # InputError: missing, not readable
-        plans.append((path, plan))
+        # the lines before the checkpoint's offset, for the file it belongs to (the log
+        # itself, or its rotation): that read starts at the offset without counting them
+        cp = checkpoints.get(str(path))
+        lines = {}
+        if plan and cp is not None and cp.lines is not None and plan[0][1] == cp.offset > 0:
+            lines[os.fspath(plan[0][0])] = cp.lines
+        plans.append((path, plan, lines))
     return plans
 
 
@@ -608,13 +617,13 @@ def _ingest_new_evidence(st: Store, plans, as_of, run_id: int, timings: dict):
     # a load that will outgrow what is stored (the first night): the history index is
     # built once at its end instead of row by row (see Store.bulk_load)
     planned = sum(
-        max(0, _file_size(p) - off) for _, plan in plans if plan for p, off in plan
+        max(0, _file_size(p) - off) for _, plan, _ in plans if plan for p, off in plan
     ) // _BYTES_PER_LINE
     bulk = planned >= BULK_MIN_LINES and planned > st.count_events()
     t0 = time.perf_counter()
     # (last_delivery follows once at the end, not batch by batch)
     with st.bulk_load(run_id=run_id, index=bulk):
-        for path, plan in plans:
+        for path, plan, lines in plans:
             if plan is None:  # a folder of bounce mails: read whole
                 df = read_bounces([os.fspath(path)], as_of=as_of)
             else:  # a log from its checkpoint (or any file, from its start)
@@ -626,10 +635,12 @@ def _ingest_new_evidence(st: Store, plans, as_of, run_id: int, timings: dict):
                     offsets={os.fspath(p): off for p, off in plan if off},
                     on_batch=store,
                     batch_rows=BATCH_ROWS,
+                    lines=lines,
                 )
                 end = df.attrs.get("offsets", {}).get(os.fspath(last))
                 if end is not None and ident is not None:  # a log: remember how far we got
-                    checkpoints.append((os.fspath(path), end, last, ident))
+                    n = df.attrs.get("lines", {}).get(os.fspath(last))
+                    checkpoints.append((os.fspath(path), end, last, ident, n))
             errs = df.attrs.get("errors") or {}
             stats["lines_read"] += int(df.attrs.get("lines_read", 0))
             stats["errors"] += int(errs.get("count", 0))

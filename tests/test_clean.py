@@ -1042,3 +1042,31 @@ def test_an_unreadable_bounce_input_stops_the_run_before_the_list_is_read(job, m
         )
     assert read == []
     assert not (job / "out").exists() or not any((job / "out").iterdir())
+
+
+def test_later_nights_start_a_log_at_its_checkpoint_without_reading_what_is_before(
+    job, monkeypatch
+):
+    """The checkpoint keeps the lines before its offset: the next night starts at the
+    offset (also in the rotated file after logrotate) instead of reading the log from
+    its start to count them, and the evidence names the same lines."""
+    import listcare.bounces.read as reader
+
+    run(job)
+    with Store(job / "listcare.db") as store:
+        cp = store.checkpoints()[str(job / "mail.log")]
+    assert cp.lines == len(NIGHT1_LOG) and cp.offset == (job / "mail.log").stat().st_size
+    second_night(job)
+    skipped = []
+    real = reader.LogChunks._skip_to
+    monkeypatch.setattr(
+        reader.LogChunks, "_skip_to", lambda self, o: skipped.append(o) or real(self, o)
+    )
+    report = run(job, as_of=NIGHT2)
+    assert skipped == [] and report["run"]["new_events"] == 2
+    with Store(job / "listcare.db") as store:
+        ev = store.events(["recipient", "source", "position"]).tail(2)
+    assert ev.values.tolist() == [
+        ["ok@firma.de", str(job / "mail.log.1"), len(NIGHT1_LOG) + 1],
+        ["soft@firma.de", str(job / "mail.log"), 1],
+    ]

@@ -434,3 +434,33 @@ def test_a_log_read_in_batches_gives_the_rows_of_one_read(tmp_path, monkeypatch,
         assert rest.attrs[key] == whole.attrs[key], key
     with pytest.raises(Exception, match="on_batch"):
         read_bounces(new, as_of=AS_OF, on_batch="store", batch_rows=60)
+
+
+def test_a_read_from_a_known_line_count_starts_at_its_offset(tmp_path, monkeypatch):
+    """lines={path: n} (attrs["lines"] of the read that gave the offset): a plain file is
+    read from its offset without reading what lies before it, with the same rows,
+    positions and attrs as a read that counts; an offset inside a line, or a .gz,
+    counts as before (a wrong hint cannot shift positions there)."""
+    path = tmp_path / "mail.log"
+    first_text = log_lines(0, 30) + "Nov 26 10:00:00 mail postfix/smtp[1]: no newline yet"
+    path.write_text(first_text)
+    first = read_bounces(path, as_of=AS_OF)
+    off, n = first.attrs["offsets"][str(path)], first.attrs["lines"][str(path)]
+    assert n == first_text.encode()[:off].count(b"\n") == 60
+    path.write_text(first_text + "\n" + log_lines(30, 10))
+    counted = read_bounces(path, as_of=AS_OF, offsets={path: off})
+    skips = []
+    real = R.LogChunks._skip_to
+    monkeypatch.setattr(R.LogChunks, "_skip_to", lambda self, o: skips.append(o) or real(self, o))
+    started = read_bounces(path, as_of=AS_OF, offsets={path: off}, lines={path: n})
+    assert skips == []
+    pd.testing.assert_frame_equal(started, counted)
+    for key in ("offsets", "lines", "lines_read"):
+        assert started.attrs[key] == counted.attrs[key], key
+    inside = read_bounces(path, as_of=AS_OF, offsets={path: off - 5}, lines={path: 999})
+    assert skips == [off - 5]
+    pd.testing.assert_frame_equal(inside, read_bounces(path, as_of=AS_OF, offsets={path: off - 5}))
+    gz = tmp_path / "mail.log.1.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    zipped = read_bounces(gz, as_of=AS_OF, offsets={gz: off}, lines={gz: n})
+    assert skips[-1] == off and zipped["position"].tolist() == counted["position"].tolist()

@@ -996,3 +996,31 @@ def test_bulk_load_modes_and_a_caught_error(tmp_path):
         with store.transaction(), store.bulk_load(run_id=2):  # not "no such index"
             store.add_events(ev.iloc[30:], run_id=2)
     assert "ix_events_kind_recipient_ts" in _indexes(db)
+
+
+def test_migration_7_keeps_checkpoints_without_a_line_count(tmp_path):
+    """A version-6 checkpoint has no line count: after the upgrade it reads as None (its
+    next read counts the lines once more), and a new one keeps its count."""
+    from listcare import store as store_mod
+
+    path = tmp_path / "old.db"
+    log = tmp_path / "mail.log"
+    log.write_text("a\nb\n")
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        _migrate(conn, target=6)
+        ident = store_mod.file_identity(log)
+        conn.execute(
+            sa.text(
+                "INSERT INTO checkpoints VALUES (:p, :d, :i, :h, 4, :s, :m)"
+            ),
+            {"p": str(log), "d": ident.device, "i": ident.inode, "h": ident.first_line_hash,
+             "s": ident.size, "m": ident.mtime_ns},
+        )
+    engine.dispose()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        old = store.checkpoints()[str(log)]
+        assert old.offset == 4 and old.lines is None
+        store.save_checkpoint(log, 4, lines=2)
+        assert store.checkpoints()[str(log)].lines == 2

@@ -501,6 +501,25 @@ class _Stream:
             self.head = first
         self._pending = self.head
 
+    def seek_to(self, offset: int) -> bool:
+        """Go to byte *offset*, a line start (the byte before it is a newline), without
+        reading what lies before it; False, and nothing changed, where that cannot be
+        done (a .gz, a stream that cannot seek, an offset inside a line)."""
+        if self.gz or offset <= 0:
+            return False
+        try:
+            if not self.raw.seekable():
+                return False
+            here = self.raw.tell()
+            self.raw.seek(offset - 1)
+            if self.raw.read(1) != b"\n":
+                self.raw.seek(here)
+                return False
+        except (OSError, ValueError, AttributeError):
+            return False
+        self._pending = b""
+        return True
+
     def read(self, n: int = -1) -> bytes:
         if self._pending:
             if n < 0:
@@ -582,15 +601,17 @@ class LogChunks:
     without being held in memory (a long line inside one block is passed on).
     """
 
-    def __init__(self, stream, source: str, errors: ErrorReport, start_offset: int = 0):
+    def __init__(self, stream, source: str, errors: ErrorReport, start_offset: int = 0,
+                 start_line: int | None = None):
         self.stream = stream
         self.source = source
         self.errors = errors
-        self.line = 0  # lines before the current block
+        self.line = 0  # lines before the current block (at the end: before end_offset)
         self.offset = 0  # bytes consumed before the current block
         self.end_offset = start_offset
         self.lines_read = 0
         self._start = start_offset
+        self._start_line = start_line
         self._partial_prefix = False
 
     def _read(self, n: int) -> bytes:
@@ -621,7 +642,12 @@ class LogChunks:
 
     def __iter__(self) -> Iterator[tuple[bytes, int]]:
         if self._start:
-            self._skip_to(self._start)
+            seek = getattr(self.stream, "seek_to", None)
+            if self._start_line is not None and seek is not None and seek(self._start):
+                # the lines before the offset are known (the checkpoint's): not read again
+                self.line, self.offset, self.end_offset = self._start_line, self._start, self._start
+            else:
+                self._skip_to(self._start)
         pending = b""
         skipping = self._partial_prefix  # drop bytes up to the next newline
         while True:
@@ -813,11 +839,11 @@ class LogContext:
 
 
 def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, offset: int,
-              on_batch=None, batch_rows: int = 0):
+              on_batch=None, batch_rows: int = 0, start_line: int | None = None):
     logs, _ = _detectors()
     mod = logs[fmt]
     ctx = LogContext(fmt, inp.name, clock, errors)
-    chunks = LogChunks(stream, inp.name, errors, offset)
+    chunks = LogChunks(stream, inp.name, errors, offset, start_line)
     parser = mod.Parser(ctx)
     # The detectors allocate millions of small tuples and strings that never form cycles;
     # the cyclic collector re-scanning them would cost more than the parsing itself.
@@ -871,6 +897,7 @@ def read_bounces(
     offsets: dict | None = None,
     on_batch=None,
     batch_rows: int = 250_000,
+    lines: dict | None = None,
 ) -> pd.DataFrame:
     """Read bounce evidence into the events table (:data:`listcare.schema.EVENT_COLUMNS`).
 
@@ -887,6 +914,10 @@ def read_bounces(
     are skipped (and still counted, so ``position`` stays the true line number).
     ``df.attrs["offsets"]`` maps every log input to the offset just after its last complete
     line -- pass it back next time. For ``.gz`` files offsets count uncompressed bytes.
+    *lines*: ``{path: lines before its offset}`` (``df.attrs["lines"]`` of the read that
+    gave the offset): a plain file then starts at its offset at once, instead of reading
+    what lies before it to count its lines (a .gz, or an offset that is not a line
+    start, is still read from the beginning).
 
     *on_batch*: a function that takes the rows instead of the result, a batch at a time
     and in input order: a long log in batches of at least *batch_rows* while the rest is
@@ -912,8 +943,10 @@ def read_bounces(
         os.fspath(g) for g in given if isinstance(g, (str, os.PathLike))
     }
     offsets = {os.fspath(k): int(v) for k, v in (offsets or {}).items()}
+    known_lines = {os.fspath(k): int(v) for k, v in (lines or {}).items()}
     frames: list[pd.DataFrame] = []
     out_offsets: dict[str, int] = {}
+    out_lines: dict[str, int] = {}
     formats: dict[str, str] = {}
     lines_read = 0
     for n, item in enumerate(items, 1):
@@ -948,9 +981,11 @@ def read_bounces(
                 if offset and not stream.gz and _size(raw) is not None and offset > _size(raw):
                     offset = 0  # the file is shorter than before: truncated in place (copytruncate)
                 cols, chunks = _read_log(
-                    fmt, stream, inp, clock, report, offset, on_batch, int(batch_rows)
+                    fmt, stream, inp, clock, report, offset, on_batch, int(batch_rows),
+                    known_lines.get(inp.key) if offset else None,
                 )
                 out_offsets[inp.key] = chunks.end_offset
+                out_lines[inp.key] = chunks.line
                 lines_read += chunks.lines_read
             elif fmt == "mail":
                 cols = _read_mail(stream, inp.name, report)
@@ -982,6 +1017,7 @@ def read_bounces(
             df = df[~dup].reset_index(drop=True)
     df.attrs["errors"] = report.as_dict() if errors == "report" else {"count": report.count, "samples": []}
     df.attrs["offsets"] = out_offsets
+    df.attrs["lines"] = out_lines
     df.attrs["formats"] = formats
     df.attrs["lines_read"] = lines_read
     df.attrs["duplicates"] = duplicates
