@@ -33,6 +33,7 @@ Nothing here reads the clock: every time comes from the caller (``as_of``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -903,20 +904,24 @@ class Store:
                 f"({', '.join(sorted(set(df.loc[bad_kind, 'kind'].astype(str)))[:5])}); "
                 f"known kinds: {', '.join(schema.KINDS)}. Nothing was stored."
             )
+        if self._bulk:
+            return self._insert(df, run_id)
+        # one load is a block of its own: a big load into a small table (the first
+        # night) builds the history index afterwards, in one sort, instead of row by row
+        # (measured: 500k events 25 s with the index in place, 12 s + 1.5 s to build it
+        # after); inside the transaction, so a crash rolls the DROP back with the rest
+        big = len(df) >= _REBUILD_MIN_ROWS and len(df) > self.count_events()
+        with self.bulk_load(run_id=run_id, index=big):
+            return self._insert(df, run_id)
+
+    def _insert(self, df: pd.DataFrame, run_id: int | None) -> int:
+        """The rows of *df* (coerced, checked) into events, inside a bulk_load block;
+        returns how many were new."""
         names = list(schema.EVENT_COLUMNS)
         with self._connect() as conn:
-            # (in a bulk load on SQLite, which counts the rows it inserts, no COUNT(*) of
-            # the growing table per batch)
+            # (SQLite counts the rows it inserts: no COUNT(*) of the growing table)
             exact = conn.dialect.name == "sqlite" and conn.dialect.supports_sane_multi_rowcount
-            before = None if self._bulk and exact else self._count_events(conn)
-            # a big load into a small table (the first night): build the history index
-            # afterwards, in one sort, instead of row by row (measured: 500k events 25 s
-            # with the index in place, 12 s + 1.5 s to build it after). Inside the
-            # transaction: a crash rolls the DROP back with everything else. (Inside
-            # bulk_load() it is already dropped, for all the loads of the block.)
-            rebuild = not self._bulk and len(df) >= _REBUILD_MIN_ROWS and len(df) > before
-            if rebuild:
-                events_kind_ix.drop(conn)
+            before = None if exact else self._count_events(conn)
             stmt = _dialect_insert(conn, events_t).on_conflict_do_nothing(
                 index_elements=["event_id"]
             )
@@ -930,19 +935,9 @@ class Store:
                 arrays.append(np.full(len(part), run_id, dtype=object))
                 w = _bulk_insert(conn, stmt, [*names, "run_id"], arrays)
                 written = -1 if written < 0 or w < 0 else written + w
-            if rebuild:
-                events_kind_ix.create(conn)
-            if self._bulk:
-                if self._bulk_ids is not None:  # (a block without a run: by these ids)
-                    self._bulk_ids.extend(self._delivered_ids(df))
-            else:
-                self._note_deliveries(
-                    conn,
-                    whole=rebuild,
-                    run_id=run_id,
-                    ids=self._delivered_ids(df) if run_id is None else (),
-                )
-            if written >= 0 and conn.dialect.name == "sqlite":
+            if self._bulk_ids is not None:  # (a block without a run: by these ids)
+                self._bulk_ids.extend(self._delivered_ids(df))
+            if written >= 0 and exact:
                 # SQLite counts exactly the rows inserted (ON CONFLICT DO NOTHING skips
                 # are not changes): no second COUNT(*) over millions of events
                 return written
@@ -1160,7 +1155,11 @@ class Store:
             events_t.c.kind,
             sa.func.count(),
             *[sa.func.sum(sa.case((ts > start, 1), else_=0)) for start in starts],
-        ).where(ts.is_not(None), events_t.c.kind.is_not(None))
+        ).where(
+            # (an event stored without a kind, through the API, is no kind to count)
+            ts.is_not(None),
+            events_t.c.kind.is_not(None),
+        )
         if until is not None:
             stmt = stmt.where(ts <= int(_to_utc(until).value // 1000))
         with self._connect() as conn:
@@ -1172,18 +1171,8 @@ class Store:
 
     def count_by_kind(self, *, after=None, until=None) -> dict[str, int]:
         """Number of events per kind with a timestamp in (*after*, *until*]."""
-        ts = events_t.c.timestamp
-        # (an event stored without a kind, through the API, is no kind to count)
-        stmt = sa.select(events_t.c.kind, sa.func.count()).where(
-            ts.is_not(None), events_t.c.kind.is_not(None)
-        )
-        if after is not None:
-            stmt = stmt.where(ts > int(_to_utc(after).value // 1000))
-        if until is not None:
-            stmt = stmt.where(ts <= int(_to_utc(until).value // 1000))
-        with self._connect() as conn:
-            rows = conn.execute(stmt.group_by(events_t.c.kind)).fetchall()
-        return {str(k): int(n) for k, n in sorted(rows)}
+        counts = self.counts_by_kind(until=until, since=[] if after is None else [after])
+        return counts[-1]
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoints(self) -> dict[str, Checkpoint]:
@@ -1223,18 +1212,9 @@ class Store:
         the read is noticed next time. *lines*: how many lines lie before *offset*
         (``read_bounces``' ``df.attrs["lines"]``), so the next read need not count them.
         """
-        cp = Checkpoint.of(
-            actual_path if actual_path is not None else path, offset, identity, lines
-        )
-        cp = Checkpoint(
-            str(path),
-            *[
-                getattr(cp, f)
-                for f in (
-                    "device", "inode", "first_line_hash", "offset", "size", "mtime_ns", "lines"
-                )
-            ],
-        )
+        of = actual_path if actual_path is not None else path
+        # (stored under the log's own path)
+        cp = dataclasses.replace(Checkpoint.of(of, offset, identity, lines), path=str(path))
         row = {
             "path": cp.path,
             "device": cp.device,
