@@ -78,6 +78,7 @@ from .store import (
     check_store_path,
     file_identity,
     needs_migration,
+    plan_log_reads,
 )
 
 log = logging.getLogger(__name__)
@@ -582,10 +583,10 @@ def _plan_evidence(st: Store, bounces) -> list[tuple[Path, list | None, dict]]:
     else:
         items = list(bounces)
     plans = []
-    checkpoints = st.checkpoints()
+    checkpoints = st.checkpoints()  # (read once, for every input's plan)
     for item in items:
         path = Path(item)
-        plan = None if path.is_dir() else (st.plan_reads(path) or [(path, 0)])
+        plan = None if path.is_dir() else (plan_log_reads(path, checkpoints) or [(path, 0)])
         for p, _ in plan or []:
             _Input(os.fspath(p), 1).open().close()  # InputError: missing, not readable
         # the lines before the checkpoint's offset, for the file it belongs to (the log
