@@ -1860,6 +1860,21 @@ static PyObject *blake2b_hex(PyObject *self, PyObject *args)
     return out;
 }
 
+/* The argument of split_ascii and mask_ascii: 1 for an ASCII str, 0 for another str
+   (the caller returns None: the Python code handles it), -1 with an error set. */
+static int ascii_str_arg(PyObject *arg, const char *fn)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes a str", fn);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0)
+        return -1;
+#endif
+    return PyUnicode_IS_ASCII(arg) ? 1 : 0;
+}
+
 PyDoc_STRVAR(split_ascii_doc,
 "split_ascii(rest) -> (diagnostic, reply_code, remote_mta, command), or None\n\n"
 "postfix.split_diagnostic(rest), compiled, for an ASCII str (None for any other).");
@@ -1870,17 +1885,13 @@ static PyObject *split_ascii(PyObject *self, PyObject *arg)
     const unsigned char *s;
     Py_ssize_t n;
     PyObject *diag, *reply, *remote, *out = NULL;
+    int ascii;
     (void)self;
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "split_ascii() takes a str");
-        return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-#endif
-    if (!PyUnicode_IS_ASCII(arg))
+    if ((ascii = ascii_str_arg(arg, "split_ascii")) <= 0) {
+        if (ascii < 0)
+            return NULL;
         Py_RETURN_NONE;
+    }
     s = PyUnicode_1BYTE_DATA(arg);
     n = PyUnicode_GET_LENGTH(arg);
     split_text(s, n, &sp);
@@ -1904,17 +1915,13 @@ static PyObject *mask_ascii(PyObject *self, PyObject *arg)
     unsigned char *m;
     Py_ssize_t len;
     PyObject *out;
+    int ascii;
     (void)self;
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "mask_ascii() takes a str");
-        return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-#endif
-    if (!PyUnicode_IS_ASCII(arg))
+    if ((ascii = ascii_str_arg(arg, "mask_ascii")) <= 0) {
+        if (ascii < 0)
+            return NULL;
         Py_RETURN_NONE;
+    }
     if (mask_text(PyUnicode_1BYTE_DATA(arg), PyUnicode_GET_LENGTH(arg), &m, &len) < 0)
         return PyErr_NoMemory();
     if (m == NULL) {
