@@ -170,6 +170,37 @@ def test_add_events_counts_new_rows_and_reingesting_changes_nothing(tmp_path):
         assert store.add_events(make_events(0)) == 0
 
 
+
+def test_bulk_insert_in_statements_of_a_few_rows_stores_the_same(tmp_path):
+    """SQLite inserts go in multi-row statements sized to the bound-parameter limit
+    (999 in older SQLite builds): with a limit of 40 (two events per statement), odd
+    batch sizes, in-batch duplicates and re-ingestion store exactly what the default
+    limit stores, and the counts of new rows stay exact."""
+    events = pd.concat(
+        [make_events(7), make_events(3, start=2), make_events(6, start=20)], ignore_index=True
+    )
+    events.loc[4, "diagnostic"] = pd.NA
+    events.loc[5, "timestamp"] = pd.NaT
+    stored, limited = {}, []
+    for limit in (None, 40):
+        with Store(tmp_path / f"s{limit}.db") as store:
+            if limit:
+
+                @sa.event.listens_for(store._engine, "connect")
+                def _small(dbapi_conn, _record, limit=limit):
+                    dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+                    limited.append(limit)
+
+                store._engine.dispose()
+            assert store.add_events(events, run_id=1) == 13
+            assert store.add_events(events.iloc[::-1], run_id=2) == 0
+            assert store.add_events(make_events(3, start=19), run_id=3) == 1
+            stored[limit] = store.events(list(schema.EVENT_COLUMNS) + ["run_id"])
+    assert limited  # (the limited store's connections had the small limit)
+    assert len(stored[None]) == 14
+    pd.testing.assert_frame_equal(stored[40], stored[None])
+
+
 def test_events_round_trip_with_schema_dtypes(tmp_path):
     ev = make_events(5)
     ev.loc[2, "timestamp"] = pd.NaT
