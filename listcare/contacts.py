@@ -508,8 +508,14 @@ def read_contacts(
 
 # ---------------------------------------------------------------------------- writing
 # OWASP "CSV Injection" and ASVS 5.0 V1.2.10: a spreadsheet treats a cell starting with
-# = + - @ TAB CR (and NUL) as a formula. A leading quote makes it text.
-_FORMULA_START = re.compile(r"^(?:[=@\t\r\0]|\s+[=+\-@]|[+\-](?![\d\s().,/+\-]*$))")
+# = + - @ TAB CR (and NUL) as a formula. A leading quote makes it text. After + or -,
+# two shapes are left alone (see escape_formulas): a plain number or phone number, and
+# a plain address (RFC 5322 allows "-" and "+" first in a local part; the quote would
+# change the address the clean list hands to the sending platform)
+_FORMULA_START = re.compile(
+    r"^(?:[=@\t\r\0]|\s+[=+\-@]"
+    r"|[+\-](?![\d\s().,/+\-]*$)(?![A-Za-z0-9._%+\-]*@[A-Za-z0-9.\-]+$))"
+)
 
 
 # (NUL is not listed: numpy's fixed-width strings cannot hold it; see escape_formulas)
@@ -532,7 +538,10 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     ``+49 (30) 123-456`` are left alone on purpose: without letters, ``|``, ``!`` or
     quotes a cell can neither call a function (HYPERLINK, WEBSERVICE, DDE ``cmd|``) nor
     reference another cell, and rewriting every international phone number would
-    corrupt the list for the tool that imports it.
+    corrupt the list for the tool that imports it. So are plain addresses that start
+    with ``-`` or ``+`` (``-info@example.com``: letters, digits and ``. _ % + -``, one
+    ``@``, a host name): valid addresses, which the quote would break for the sending
+    platform, and with no ``(``, ``|``, ``!``, quote or space they can call nothing.
     """
     out = df.copy(deep=False)
     out.columns = [_neutralize_value(str(c)) for c in df.columns]

@@ -902,6 +902,19 @@ def test_added_columns_never_overwrite_an_input_column(tmp_path):
     assert sup.loc[0, "listcare_rule_2"] == "invalid"
 
 
+
+def test_addresses_starting_with_a_dash_or_plus_reach_the_clean_list_unchanged(tmp_path):
+    """RFC 5322 allows them; the formula guard still quotes a formula in another cell."""
+    (tmp_path / "c.csv").write_text(
+        "email,name\n-info@firma.de,=1+1\n+news@firma.de,+49 30 123\nok@firma.de,- Ann\n"
+    )
+    clean(tmp_path / "c.csv", [], store=tmp_path / "s.db", out_dir=tmp_path / "out",
+          as_of=NIGHT1, check_dns=False)
+    lines = (tmp_path / "out" / "clean.csv").read_text().splitlines()
+    assert lines == [
+        "email,name", "-info@firma.de,'=1+1", "+news@firma.de,+49 30 123", "ok@firma.de,'- Ann"
+    ]
+
 def test_a_dry_run_with_its_store_in_a_folder_not_made_yet_creates_nothing(tmp_path):
     report = clean(
         ROOT / "listcare/data/examples/contacts_de.csv", [], store=tmp_path / "state/l.db",

@@ -311,6 +311,13 @@ def test_formula_injection_is_neutralised_by_default(tmp_path):
         ("  =1+1", "'  =1+1"),
         ("+1e5", "'+1e5"),
         ("- Herr Müller", "'- Herr Müller"),
+        ("-info@example.com", "-info@example.com"),  # a valid address, left as it is
+        ("+tag.x_1@mail.example.org", "+tag.x_1@mail.example.org"),
+        ("-cmd|'/Ccalc'!A0@x.example", "'-cmd|'/Ccalc'!A0@x.example"),  # valid, but DDE
+        ("+HYPERLINK(1)@x.example", "'+HYPERLINK(1)@x.example"),
+        ("-a@b@x.example", "'-a@b@x.example"),
+        ("-info@example.com x", "'-info@example.com x"),
+        ("=info@example.com", "'=info@example.com"),  # = always starts a formula
         ("-", "-"),
         ("-5.5", "-5.5"),
         ("+49 (0)30 123-456", "+49 (0)30 123-456"),
