@@ -1297,20 +1297,17 @@ def _chart(report: dict, chart: dict, previous: Path | None = None) -> bytes:
             if data.startswith(b"\x89PNG") and signature.encode("latin-1") in data:
                 return data
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # a Figure of its own, not pyplot's: no GUI backend, no global figure registry to
+    # close, and a third of a second less to import every night
+    from matplotlib.figure import Figure
 
     from .plotting import plot_decay_vs_bounce
 
-    ax = plot_decay_vs_bounce(model, cohorts)
+    fig = Figure(figsize=(9, 6), dpi=100, layout="constrained")
+    ax = plot_decay_vs_bounce(model, cohorts, ax=fig.add_subplot())
     ax.set_title(title, fontsize=10)
     buf = io.BytesIO()
-    ax.figure.savefig(
-        buf, format="png", dpi=100, metadata={"Software": None, "Description": signature}
-    )
-    plt.close(ax.figure)
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None, "Description": signature})
     return buf.getvalue()
 
 
