@@ -1543,13 +1543,20 @@ class Store:
                 return empty
             if current is None:
                 rows = _fetch_raw(conn, sa.select(*[suppressions_t.c[c] for c in cols]))
+                frame = pd.DataFrame.from_records(rows, columns=cols)
+                del rows
             else:
-                rows = list(current[cols].itertuples(index=False, name=None))
+                frame = current[cols]
         if delta is not None:
-            changed = {r[0] for r in delta}
-            rows = [r for r in rows if r[0] not in changed]
-            rows += [r for r in delta if r[1] != "keep"]
-        return pd.DataFrame.from_records(rows, columns=cols).astype("string")
+            d = pd.DataFrame.from_records(delta, columns=cols).astype("string")
+            frame = pd.concat(
+                [
+                    frame[~frame["address"].isin(d["address"])].astype("string"),
+                    d[d["decision"] != "keep"],
+                ],
+                ignore_index=True,
+            )
+        return frame.astype("string").reset_index(drop=True)
 
     def last_run(self) -> dict | None:
         """The latest run that finished (has counts), or None."""
