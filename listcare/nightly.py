@@ -40,8 +40,9 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -174,6 +175,22 @@ class _DryRun(Exception):
     """Raised inside the transaction of a dry run so that nothing is committed."""
 
 
+@dataclass(frozen=True)
+class _Night:
+    """One run's inputs and settings, as :func:`clean` resolved them (the store apart)."""
+
+    contacts: Any
+    bounces: Any
+    out_dir: Path
+    as_of: pd.Timestamp
+    policy: Policy
+    dry_run: bool
+    check_dns: bool
+    nameserver: str | None
+    email_column: str | None
+    date_columns: dict  # prepare_contacts' acquired_column / last_contacted_column
+
+
 def clean(
     contacts,
     bounces=(),
@@ -281,50 +298,44 @@ def clean(
     with _locked(lock_path_for(store, out_dir)):
         own = not isinstance(store, Store)
         st = Store(store) if own else store
+        night = _Night(
+            contacts=contacts,
+            bounces=bounces,
+            out_dir=out_dir,
+            as_of=as_of,
+            policy=policy,
+            dry_run=dry_run,
+            check_dns=check_dns,
+            nameserver=nameserver,
+            email_column=email_column,
+            date_columns={
+                "acquired_column": acquired_column,
+                "last_contacted_column": last_contacted_column,
+            },
+        )
         try:
-            return _run(
-                contacts,
-                bounces,
-                st,
-                out_dir,
-                as_of,
-                policy,
-                dry_run,
-                check_dns,
-                nameserver,
-                email_column,
-                {
-                    "acquired_column": acquired_column,
-                    "last_contacted_column": last_contacted_column,
-                },
-            )
+            return _run(night, st)
         finally:
             if own:
                 st.close()
 
 
-def _run(
-    contacts,
-    bounces,
-    st,
-    out_dir,
-    as_of,
-    policy,
-    dry_run,
-    check_dns,
-    nameserver,
-    email_column,
-    date_columns,
-):
+def _run(night: _Night, st: Store):
     from .contacts import find_email_column, read_contacts
 
+    contacts, out_dir, as_of, email_column = (
+        night.contacts,
+        night.out_dir,
+        night.as_of,
+        night.email_column,
+    )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
     # the store's DNS cache, read before the worker thread starts: the thread never
     # touches the store (inside the transaction below, every store call uses its one
     # connection, which belongs to this thread)
-    cached = _dns_cache(st, as_of, policy) if check_dns else {}
+    cached = _dns_cache(st, as_of, night.policy) if night.check_dns else {}
 
     def contacts_side():
         """Read and validate the list: it needs nothing of the night's evidence, so it
@@ -349,11 +360,11 @@ def _run(
                     )
         timings["read_contacts"] = time.perf_counter() - t
         t = time.perf_counter()
-        checked = _validate(cdf, cached, check_dns, nameserver, col)
+        checked = _validate(cdf, cached, night.check_dns, night.nameserver, col)
         timings["validate"] = time.perf_counter() - t
         t = time.perf_counter()
         # the policy's keys, codes and dates
-        prepared = prepare_contacts(cdf, col, checked[0], **date_columns)
+        prepared = prepare_contacts(cdf, col, checked[0], **night.date_columns)
         # what the decay fit imports (a quarter of a second), while this thread is free
         import scipy.optimize  # noqa: F401
 
@@ -362,14 +373,19 @@ def _run(
 
     # the pool's exit waits for the worker (never left running, whatever happens here)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listcare-contacts") as pool:
-        return _run_store(
-            st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run, timings, t0
-        )
+        return _run_store(night, st, pool, contacts_side, timings, t0)
 
 
-def _run_store(st, pool, contacts_side, bounces, out_dir, as_of, policy, dry_run, timings, t0):
+def _run_store(night: _Night, st: Store, pool, contacts_side, timings, t0):
     """The rest of :func:`_run`: the night's evidence, then (with *contacts_side* running
     in *pool*) the store's transaction, then the outputs."""
+    bounces, out_dir, as_of, policy, dry_run = (
+        night.bounces,
+        night.out_dir,
+        night.as_of,
+        night.policy,
+        night.dry_run,
+    )
     # what to read of every bounce input (every planned file opened once: an unreadable
     # input stops the run here, at once, before the list is read and validated)
     plans = _plan_evidence(st, bounces)
