@@ -332,10 +332,17 @@ def _run(night: _Night, st: Store):
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
-    # the store's DNS cache, read before the worker thread starts: the thread never
-    # touches the store (inside the transaction below, every store call uses its one
-    # connection, which belongs to this thread)
-    cached = _dns_cache(st, as_of, night.policy) if night.check_dns else {}
+    # the store's DNS cache: this thread reads it while the worker reads the list, and
+    # hands it over (the worker never touches the store: inside the transaction below,
+    # every store call uses its one connection, which belongs to this thread)
+    cache: concurrent.futures.Future = concurrent.futures.Future()
+
+    def read_cache() -> None:
+        try:
+            cache.set_result(_dns_cache(st, as_of, night.policy) if night.check_dns else {})
+        except BaseException as exc:
+            cache.set_exception(exc)
+            raise
 
     def contacts_side():
         """Read and validate the list: it needs nothing of the night's evidence, so it
@@ -360,7 +367,7 @@ def _run(night: _Night, st: Store):
                     )
         timings["read_contacts"] = time.perf_counter() - t
         t = time.perf_counter()
-        checked = _validate(cdf, cached, night.check_dns, night.nameserver, col)
+        checked = _validate(cdf, cache.result(), night.check_dns, night.nameserver, col)
         timings["validate"] = time.perf_counter() - t
         t = time.perf_counter()
         # the policy's keys, codes and dates
@@ -373,12 +380,16 @@ def _run(night: _Night, st: Store):
 
     # the pool's exit waits for the worker (never left running, whatever happens here)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="listcare-contacts") as pool:
-        return _run_store(night, st, pool, contacts_side, timings, t0)
+        try:
+            return _run_store(night, st, pool, contacts_side, read_cache, timings, t0)
+        finally:
+            cache.cancel()  # (if never read: the worker's wait ends, the pool's exit too)
 
 
-def _run_store(night: _Night, st: Store, pool, contacts_side, timings, t0):
+def _run_store(night: _Night, st: Store, pool, contacts_side, read_cache, timings, t0):
     """The rest of :func:`_run`: the night's evidence, then (with *contacts_side* running
-    in *pool*) the store's transaction, then the outputs."""
+    in *pool*, and the DNS cache handed to it by *read_cache*) the store's transaction,
+    then the outputs."""
     bounces, out_dir, as_of, policy, dry_run = (
         night.bounces,
         night.out_dir,
@@ -390,6 +401,7 @@ def _run_store(night: _Night, st: Store, pool, contacts_side, timings, t0):
     # input stops the run here, at once, before the list is read and validated)
     plans = _plan_evidence(st, bounces)
     contacts_job = pool.submit(contacts_side)
+    read_cache()
 
     pending: list[Path] = []  # every output file written so far (removed on failure)
     table_files: list[Path] = []  # the same, of the worker thread until it is done

@@ -27,6 +27,7 @@ from listcare.exceptions import (
     InputError,
     LockedError,
     OutputError,
+    StoreError,
 )
 from listcare.nightly import OUTPUT_FILES, _check_conservation, clean, lock_path_for
 from listcare.store import Store
@@ -360,6 +361,49 @@ def test_dns_is_not_repeated_the_next_night_but_unknown_is_retried(tmp_path, dns
     assert 0 < dns_server.queries - before <= 4  # only the SERVFAIL domain was asked again
     assert r2["outcomes"] == r1["outcomes"]
 
+
+
+def test_a_dns_cache_the_store_cannot_read_fails_the_run_without_hanging(
+    tmp_path, dns_server, monkeypatch
+):
+    """The main thread reads the DNS cache while the worker reads the list, and hands it
+    over: when that read fails, the worker's wait ends too (else the run would hang in
+    the thread pool's exit) and the error is the store's, with nothing written."""
+    import threading
+
+    import listcare.nightly as nightly
+
+    pd.DataFrame({"email": [f"a@{dns_server.names['mx']}"]}).to_csv(
+        tmp_path / "contacts.csv", index=False
+    )
+    kw = dict(store=tmp_path / "s.db", out_dir=tmp_path / "out", nameserver=dns_server.address)
+
+    def broken(*_a, **_k):
+        raise StoreError("The store failed: disk I/O error")
+
+    monkeypatch.setattr(nightly, "_dns_cache", broken)
+    outcome = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(error=_raised(clean, tmp_path / "contacts.csv", [],
+                                                    as_of=NIGHT1, **kw)),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive(), "the run hung after the DNS cache read failed"
+    assert isinstance(outcome["error"], StoreError)
+    assert "disk I/O error" in str(outcome["error"])
+    assert not any((tmp_path / "out").iterdir())
+    monkeypatch.undo()
+    assert clean(tmp_path / "contacts.csv", [], as_of=NIGHT1, **kw)["outcomes"]["clean"] == 1
+
+
+def _raised(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the test inspects it
+        return exc
+    return None
 
 def test_the_domain_verdicts_leave_the_validation_frame_before_the_policy(tmp_path, dns_server):
     """pandas deep-copies ``attrs`` into every derived frame and column: the job must not
