@@ -51,3 +51,14 @@ def dns_server():
 
     with DNSServer() as server:
         yield server
+
+
+def sqlite_indexes(db) -> set[str]:
+    """The names of the indexes in the SQLite file *db*, read with a plain connection."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    finally:
+        con.close()

@@ -32,7 +32,7 @@ from listcare.exceptions import (
 from listcare.nightly import OUTPUT_FILES, _check_conservation, clean, lock_path_for
 from listcare.store import Store
 
-from .conftest import ROOT
+from .conftest import ROOT, sqlite_indexes
 
 NIGHT1 = "2026-11-27"
 NIGHT2 = "2026-11-28"
@@ -1038,7 +1038,7 @@ def test_a_log_stored_in_batches_gives_what_one_batch_gives(job, monkeypatch, tm
     assert _stored(other) == stored
     assert len(calls) >= 3 and all(n <= 4 for n in calls)
     assert bool(drops) == bulk  # the index dropped for the first night's load, or never
-    assert "ix_events_kind_recipient_ts" in _sqlite_indexes(other / "listcare.db")
+    assert "ix_events_kind_recipient_ts" in sqlite_indexes(other / "listcare.db")
 
 
 def test_a_failure_between_batches_of_a_bulk_load_leaves_the_store_as_it_was(job, monkeypatch):
@@ -1063,18 +1063,10 @@ def test_a_failure_between_batches_of_a_bulk_load_leaves_the_store_as_it_was(job
         run(job)
     with Store(job / "listcare.db") as store:
         assert store.count_events() == 0 and len(store.last_deliveries()) == 0
-    assert "ix_events_kind_recipient_ts" in _sqlite_indexes(job / "listcare.db")
+    assert "ix_events_kind_recipient_ts" in sqlite_indexes(job / "listcare.db")
     monkeypatch.setattr(Store, "add_events", real)
     report = run(job)
     assert report["run"]["new_events"] == len(NIGHT1_LOG)
-
-
-def _sqlite_indexes(db) -> set[str]:
-    con = sqlite3.connect(db)
-    try:
-        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    finally:
-        con.close()
 
 
 def test_an_unreadable_bounce_input_stops_the_run_before_the_list_is_read(job, monkeypatch):

@@ -31,6 +31,8 @@ from listcare.store import (
     rotated_siblings,
 )
 
+from .conftest import sqlite_indexes
+
 
 def make_events(n: int, start: int = 0, *, recipient="a@example.org") -> pd.DataFrame:
     ids = [f"{i:024x}" for i in range(start, start + n)]
@@ -772,14 +774,6 @@ def test_last_deliveries_and_counts_by_kind(tmp_path):
 
 
 # =========================================================================== history index
-def _indexes(db) -> set[str]:
-    con = sqlite3.connect(db)
-    try:
-        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    finally:
-        con.close()
-
-
 def test_the_history_index_is_built_by_a_big_load_and_a_rolled_back_load_keeps_it(tmp_path):
     from listcare.store import _REBUILD_MIN_ROWS
 
@@ -788,17 +782,17 @@ def test_the_history_index_is_built_by_a_big_load_and_a_rolled_back_load_keeps_i
     big = make_events(n).assign(kind=np.where(np.arange(n) % 2, "delivered", "hard"))
     big["recipient"] = [f"u{i % 97}@example.org" for i in range(n)]
     with Store(db) as store:
-        assert "ix_events_kind_recipient_ts" in _indexes(db)  # migration 4
+        assert "ix_events_kind_recipient_ts" in sqlite_indexes(db)  # migration 4
         # a crash after the index was dropped for the load: all of it rolls back
         with pytest.raises(RuntimeError), store.transaction():
             assert store.add_events(big, run_id=1) == n  # dropped, loaded, rebuilt
             assert "ix_events_kind_recipient_ts" in _indexes_in(store)
             raise RuntimeError("killed")
         assert store.count_events() == 0
-        assert "ix_events_kind_recipient_ts" in _indexes(db)
+        assert "ix_events_kind_recipient_ts" in sqlite_indexes(db)
         with store.transaction():
             assert store.add_events(big, run_id=1) == n  # the first night: index rebuilt
-        assert "ix_events_kind_recipient_ts" in _indexes(db)
+        assert "ix_events_kind_recipient_ts" in sqlite_indexes(db)
         assert store.add_events(big.iloc[:100]) == 0  # nothing new: counted exactly
         more = make_events(5, start=n).assign(kind="delivered", recipient="u1@example.org")
         assert store.add_events(more) == 5  # a small load goes through the index
@@ -831,8 +825,8 @@ def test_kill_9_during_a_big_load_leaves_the_store_and_its_index_as_they_were(tm
     script = textwrap.dedent(
         f"""
         import sys
-        sys.path.insert(0, {str(os.path.dirname(__file__))!r})
-        from test_store import make_events
+        sys.path.insert(0, {str(os.path.dirname(os.path.dirname(__file__)))!r})
+        from tests.test_store import make_events
         from listcare.store import Store
         ev = make_events(150_000, start=10)
         with Store({str(db)!r}) as store, store.transaction():
@@ -956,14 +950,14 @@ def test_migration_6_fills_last_delivery_from_the_stored_events(tmp_path):
             rows.astype(object).where(rows.notna(), None).to_dict("records"),
         )
     engine.dispose()
-    assert "ix_events_run_id" not in _indexes(path)
+    assert "ix_events_run_id" not in sqlite_indexes(path)
     with Store(path) as store:
         assert store.schema_version == SCHEMA_VERSION
         got = store.last_deliveries()
         assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == _reference_last(store)
         assert len(got) == 7
         assert store.count_events(after_run=0) == 30 and store.count_events(after_run=1) == 0
-    assert "ix_events_run_id" in _indexes(path)
+    assert "ix_events_run_id" in sqlite_indexes(path)
 
 
 def test_last_delivery_follows_what_was_stored_not_what_was_offered(tmp_path):
@@ -1011,7 +1005,7 @@ def test_bulk_load_modes_and_a_caught_error(tmp_path):
             assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == _reference_last(
                 store
             ), (index, run_id)
-        assert "ix_events_kind_recipient_ts" in _indexes(db)
+        assert "ix_events_kind_recipient_ts" in sqlite_indexes(db)
     db = tmp_path / "caught.db"
     with Store(db) as store:
         with store.transaction():
@@ -1026,7 +1020,7 @@ def test_bulk_load_modes_and_a_caught_error(tmp_path):
         assert dict(zip(got["recipient"], got["timestamp"], strict=True)) == _reference_last(store)
         with store.transaction(), store.bulk_load(run_id=2):  # not "no such index"
             store.add_events(ev.iloc[30:], run_id=2)
-    assert "ix_events_kind_recipient_ts" in _indexes(db)
+    assert "ix_events_kind_recipient_ts" in sqlite_indexes(db)
 
 
 def test_migration_7_keeps_checkpoints_without_a_line_count(tmp_path):
