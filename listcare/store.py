@@ -67,7 +67,7 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
-#: rows per ``executemany`` batch when bulk-inserting events
+#: rows turned into driver values at a time when bulk-inserting events
 BATCH_ROWS = 50_000
 #: add_events drops and rebuilds the history index for a load of at least this many
 #: events that is bigger than the table was
@@ -966,8 +966,9 @@ class Store:
         returns how many were new."""
         names = list(schema.EVENT_COLUMNS)
         with self._connect() as conn:
-            # (SQLite counts the rows it inserts: no COUNT(*) of the growing table)
-            exact = conn.dialect.name == "sqlite" and conn.dialect.supports_sane_multi_rowcount
+            # (SQLite counts the rows each multi-row INSERT writes: no COUNT(*) of the
+            # growing table)
+            exact = conn.dialect.name == "sqlite"
             before = None if exact else self._count_events(conn)
             stmt = _dialect_insert(conn, events_t).on_conflict_do_nothing(
                 index_elements=["event_id"]
