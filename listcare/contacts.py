@@ -508,18 +508,25 @@ def read_contacts(
 
 # ---------------------------------------------------------------------------- writing
 # OWASP "CSV Injection" and ASVS 5.0 V1.2.10: a spreadsheet treats a cell starting with
-# = + - @ TAB CR (and NUL) as a formula. A leading quote makes it text. After + or -,
-# two shapes are left alone (see escape_formulas): a plain number or phone number, and
-# a plain address (RFC 5322 allows "-" and "+" first in a local part; the quote would
-# change the address the clean list hands to the sending platform)
+# = + - @ TAB CR (and NUL) as a formula; Excel in East Asian locales and Apple Numbers
+# take the full-width = + - @ too (OWASP www-community issue 1088). A leading quote
+# makes it text. After an ASCII + or -, two shapes are left alone (see escape_formulas):
+# a plain number or phone number, and a plain address with a dotted host name (RFC 5322
+# allows "-" and "+" first in a local part; the quote would change the address the
+# clean list hands to the sending platform). \Z, not $: "$" also matches before a
+# final line break.
 _FORMULA_START = re.compile(
-    r"^(?:[=@\t\r\0]|\s+[=+\-@]"
-    r"|[+\-](?![\d\s().,/+\-]*$)(?![A-Za-z0-9._%+\-]*@[A-Za-z0-9.\-]+$))"
+    r"^(?:[=@\t\r\0\uff1d\uff20]|\s+[=+\-@\uff1d\uff0b\uff0d\uff20]"
+    r"|[\uff0b\uff0d](?![\d\s().,/+\-]*\Z)"
+    r"|[+\-](?![\d\s().,/+\-]*\Z)"
+    r"(?![A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+\Z))"
 )
 
 
-# (NUL is not listed: numpy's fixed-width strings cannot hold it; see escape_formulas)
-_RISKY_FIRST = np.array(["=", "@", "+", "-", "\t", "\r", "\n", " "])
+# Cells that can start a formula begin with one of these or with any whitespace (the
+# pattern's \s is Unicode's: NBSP, U+3000...). NUL is not listed: numpy's fixed-width
+# strings cannot hold it; see escape_formulas.
+_RISKY_FIRST = np.array(["=", "@", "+", "-", "\uff1d", "\uff0b", "\uff0d", "\uff20"])
 
 
 def _neutralize_value(v):
@@ -531,17 +538,19 @@ def _neutralize_value(v):
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of *df* whose text cells cannot start a spreadsheet formula.
 
-    Cells (and column names) starting with ``=``, ``@``, TAB, CR or NUL, with spaces
-    or line breaks before one of ``= + - @``, or with ``+`` or ``-`` followed by
+    Cells (and column names) starting with ``=``, ``@``, TAB, CR or NUL, with
+    whitespace before one of ``= + - @``, or with ``+`` or ``-`` followed by
     anything but a plain number, get a leading ``'`` (OWASP CSV
-    injection guidance). Plain numbers and phone numbers such as ``-``, ``-5``,
+    injection guidance); so do the full-width ``＝ ＋ － ＠``, which East Asian Excel
+    and Apple Numbers read as formula signs too. Plain numbers and phone numbers such as ``-``, ``-5``,
     ``+49 (30) 123-456`` are left alone on purpose: without letters, ``|``, ``!`` or
     quotes a cell can neither call a function (HYPERLINK, WEBSERVICE, DDE ``cmd|``) nor
     reference another cell, and rewriting every international phone number would
     corrupt the list for the tool that imports it. So are plain addresses that start
     with ``-`` or ``+`` (``-info@example.com``: letters, digits and ``. _ % + -``, one
-    ``@``, a host name): valid addresses, which the quote would break for the sending
-    platform, and with no ``(``, ``|``, ``!``, quote or space they can call nothing.
+    ``@``, a dotted host name): valid addresses, which the quote would break for the
+    sending platform, and with no ``(``, ``|``, ``!``, quote or space they can call
+    nothing.
     """
     out = df.copy(deep=False)
     out.columns = [_neutralize_value(str(c)) for c in df.columns]
@@ -552,7 +561,7 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
         # first characters in one C-level pass (non-strings give harmless candidates that
         # _neutralize_value leaves alone)
         first = col.to_numpy(dtype=object).astype("U1")
-        risky = np.isin(first, _RISKY_FIRST)
+        risky = np.isin(first, _RISKY_FIRST) | np.char.isspace(first)
         if _has_char(col.to_frame(), "\0"):  # numpy drops a leading NUL: "" stands for it
             risky |= first == ""
         if risky.any():

@@ -318,6 +318,21 @@ def test_formula_injection_is_neutralised_by_default(tmp_path):
         ("-a@b@x.example", "'-a@b@x.example"),
         ("-info@example.com x", "'-info@example.com x"),
         ("=info@example.com", "'=info@example.com"),  # = always starts a formula
+        # no local part, a dotless host, a line break after it: not a plain address
+        ("+@A1", "'+@A1"),
+        ("-@A1", "'-@A1"),
+        ("-A1+A2@B3", "'-A1+A2@B3"),
+        ("-a@b.example\n", "'-a@b.example\n"),
+        # full-width signs (East Asian Excel, Apple Numbers)
+        ("\uff1dcmd|' /C calc'!A0", "'\uff1dcmd|' /C calc'!A0"),
+        ("\uff20SUM(1,1)", "'\uff20SUM(1,1)"),
+        ("\uff0bx", "'\uff0bx"),
+        ("\uff0d5", "\uff0d5"),
+        # any whitespace before a sign, not only ASCII
+        ('\xa0=HYPERLINK("http://x.example")', '\'\xa0=HYPERLINK("http://x.example")'),
+        ("\u3000=1+1", "'\u3000=1+1"),
+        ("\x0b=1+1", "'\x0b=1+1"),
+        ("\xa0Ann", "\xa0Ann"),
         ("-", "-"),
         ("-5.5", "-5.5"),
         ("+49 (0)30 123-456", "+49 (0)30 123-456"),
