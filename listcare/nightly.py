@@ -56,6 +56,7 @@ from .display import (
     suppression_list_sentence,
 )
 from .exceptions import (
+    ConfigError,
     ConservationError,
     InputError,
     ListcareError,
@@ -233,6 +234,8 @@ def clean(
         read_contacts(contacts, email_column=email_column)  # its clear error, before any file
     if store_path is not None and store_path.is_dir():
         check_store_path(store_path)  # its clear error, before anything is created
+    if store_path is not None or isinstance(store, Store) and store.path is not None:
+        _check_store_not_an_output(store_path or store.path, out_dir)
     if not dry_run:
         if store_path is not None and store_path.parent.resolve() != out_dir.resolve():
             # owner-only: the store holds every address (a crontab's state/ folder need
@@ -270,15 +273,18 @@ def clean(
             import tempfile
 
             with tempfile.TemporaryDirectory(prefix="listcare-dry-run-") as tmp:
+                # (a folder apart from the outputs': the store may share an output's name)
+                throwaway_path = Path(tmp) / "store" / path.name
+                throwaway_path.parent.mkdir(mode=0o700)
                 if older:
                     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-                    dst = sqlite3.connect(Path(tmp) / path.name)
+                    dst = sqlite3.connect(throwaway_path)
                     try:
                         src.backup(dst)  # a consistent copy, even beside a running job
                     finally:
                         dst.close()
                         src.close()
-                with Store(Path(tmp) / path.name) as throwaway:
+                with Store(throwaway_path) as throwaway:
                     return clean(
                         contacts,
                         bounces,
@@ -1337,6 +1343,20 @@ def _chart(report: dict, chart: dict, previous: Path | None = None) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None, "Description": signature})
     return buf.getvalue()
+
+
+def _check_store_not_an_output(store_path: Path, out_dir: Path) -> None:
+    """A store named as one of the files every run replaces (or as its temporary file)
+    would be renamed over by that output after the commit, its data left in the -wal."""
+    for name in OUTPUT_FILES:
+        if store_path.name in (name, f".{name}{_PENDING}") and _same_path(
+            store_path.parent, out_dir
+        ):
+            raise ConfigError(
+                f"The store {str(store_path)!r} is the output folder's {name!r}, which "
+                "every run replaces; give --store another name (e.g. "
+                f"{str(store_path.with_name('listcare.db'))!r}). Nothing was done."
+            )
 
 
 def _same_path(a, b) -> bool:

@@ -23,6 +23,7 @@ import pytest
 from listcare.contacts import read_contacts
 from listcare.exceptions import (
     ColumnError,
+    ConfigError,
     ConservationError,
     InputError,
     LockedError,
@@ -116,10 +117,10 @@ def job(tmp_path):
 
 def run(folder, as_of=NIGHT1, **kw):
     kw.setdefault("check_dns", False)
+    kw.setdefault("store", folder / "listcare.db")
     return clean(
         folder / "contacts.csv",
         [folder / "mail.log"],
-        store=folder / "listcare.db",
         out_dir=folder / "out",
         as_of=as_of,
         **kw,
@@ -686,6 +687,31 @@ def test_cli_clean_bad_store_or_date_exit_codes_and_leave_nothing(tmp_path, stor
     assert sorted(p.name for p in tmp_path.parent.iterdir()) == before  # no stray DIR.lock
     assert not (tmp_path / "missing").exists()
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["report.json", "clean.csv", ".decay.png.pending"])
+def test_a_store_named_as_an_output_is_refused_before_anything_is_written(job, name):
+    """After the commit, that output would be renamed over the store (its data left in
+    the -wal file): refused with a setting's error, the folder untouched."""
+    out = job / "out"
+    out.mkdir()
+    before = sorted(p.name for p in job.iterdir())
+    with pytest.raises(ConfigError, match=f"output folder's '{name.strip('.').removesuffix('.pending')}'"):
+        clean(job / "contacts.csv", [job / "mail.log"], store=out / name, out_dir=out,
+              as_of=NIGHT1, check_dns=False)
+    assert sorted(p.name for p in job.iterdir()) == before
+    assert list(out.iterdir()) == []
+
+
+def test_a_dry_run_with_a_store_named_like_an_output_elsewhere_works(job):
+    """The same name in another folder is fine, in a dry run too (whose throwaway store
+    lives apart from its throwaway outputs)."""
+    (job / "state").mkdir()
+    report = run(job, store=job / "state" / "report.json", dry_run=True)
+    assert report["outcomes"]["rows"] > 0
+    assert not (job / "state" / "report.json").exists()
+    run(job, store=job / "state" / "report.json")
+    assert (job / "out" / "report.json").is_file() and (job / "state" / "report.json").is_file()
 
 
 def test_cli_clean_creates_a_missing_store_folder_owner_only_and_names_its_errors(tmp_path):
