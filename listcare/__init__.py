@@ -36,6 +36,7 @@ _EXPORTS = {
     "ListcareError": "listcare.exceptions",
     "InputError": "listcare.exceptions",
     "ColumnError": "listcare.exceptions",
+    "OutputError": "listcare.exceptions",
     "ConfigError": "listcare.exceptions",
     "StoreError": "listcare.exceptions",
     "LockedError": "listcare.exceptions",

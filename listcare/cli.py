@@ -407,21 +407,21 @@ def bounces_command(files, output, fmt, as_of):
 
     from .bounces.read import expand_folders
     from .contacts import escape_formulas
-    from .exceptions import InputError
+    from .exceptions import OutputError
 
     # listcare never modifies its inputs (the events would replace a log, or a file in a
     # folder given as input)
     out_abs = os.path.realpath(output)
     for p in paths:
         if os.path.isdir(p) and os.path.commonpath([out_abs, os.path.realpath(p)]) == os.path.realpath(p):
-            raise InputError(
+            raise OutputError(
                 f"Refusing to write {output!r} inside {p!r}, a folder read as input: the next "
                 "run would read the events as bounce evidence. Choose another output path."
             )
     files = expand_folders(paths)
     for p in files:
         if os.path.exists(output) and os.path.exists(p) and os.path.samefile(output, p):
-            raise InputError(
+            raise OutputError(
                 f"Refusing to write {output!r}: it is one of the input files. Choose "
                 "another output path."
             )

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write, atomic_write_bytes
-from .exceptions import ColumnError, FormatError, InputError, ListcareError, sample
+from .exceptions import ColumnError, FormatError, InputError, ListcareError, OutputError, sample
 from .schema import EMAIL_COLUMN_NAMES
 
 __all__ = ["read_contacts", "write_contacts", "find_email_column", "escape_formulas", "example_path"]
@@ -754,7 +754,7 @@ def write_contacts(
         settings = like_settings
     for src in inputs:
         if src and _same_file(target, src):
-            raise InputError(
+            raise OutputError(
                 f"Refusing to write {os.fspath(path)!r}: it is the input file the data was "
                 "read from, and listcare never modifies its inputs. Choose another output path."
             )

@@ -58,7 +58,6 @@ from .display import (
 from .exceptions import (
     ConfigError,
     ConservationError,
-    InputError,
     ListcareError,
     LockedError,
     OutputError,
@@ -367,7 +366,7 @@ def _run(night: _Night, st: Store):
         if path:
             for name in OUTPUT_FILES:
                 if _same_path(out_dir / name, path):
-                    raise InputError(
+                    raise OutputError(
                         f"The contact list {path!r} is inside the output folder as "
                         f"{name!r} and would be overwritten; use another --out-dir."
                     )

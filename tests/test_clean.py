@@ -703,6 +703,19 @@ def test_a_store_named_as_an_output_is_refused_before_anything_is_written(job, n
     assert list(out.iterdir()) == []
 
 
+def test_a_contact_list_inside_the_output_folder_under_an_outputs_name_is_refused(job):
+    out = job / "out"
+    out.mkdir()
+    (out / "clean.csv").write_bytes((job / "contacts.csv").read_bytes())
+    before = (out / "clean.csv").read_bytes()
+    with pytest.raises(OutputError, match="inside the output folder as 'clean.csv'") as err:
+        clean(out / "clean.csv", [job / "mail.log"], store=job / "s.db", out_dir=out,
+              as_of=NIGHT1, check_dns=False)
+    assert err.value.exit_code == 73
+    assert (out / "clean.csv").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["clean.csv"]
+
+
 def test_a_dry_run_with_a_store_named_like_an_output_elsewhere_works(job):
     """The same name in another folder is fine, in a dry run too (whose throwaway store
     lives apart from its throwaway outputs)."""

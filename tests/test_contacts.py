@@ -16,6 +16,7 @@ from listcare import (
     ColumnError,
     InputError,
     ListcareError,
+    OutputError,
     find_email_column,
     read_contacts,
     write_contacts,
@@ -360,16 +361,17 @@ def test_refuses_to_write_over_its_input(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("email\na@x.de\n")
     df = read_contacts(src)
-    with pytest.raises(InputError, match="never modifies its inputs"):
+    with pytest.raises(OutputError, match="never modifies its inputs") as err:
         write_contacts(df, src)
+    assert err.value.exit_code == 73  # an output that cannot be written, not a bad input
     link = tmp_path / "link.csv"
     link.symlink_to(src)
-    with pytest.raises(InputError):
+    with pytest.raises(OutputError):
         write_contacts(df, link)
     other = pd.DataFrame({"email": ["b@x.de"]})
-    with pytest.raises(InputError):
+    with pytest.raises(OutputError):
         write_contacts(other, src, like=src)
-    with pytest.raises(InputError):
+    with pytest.raises(OutputError):
         write_contacts(other, str(tmp_path / "." / "in.csv"), like=df)
     assert src.read_text() == "email\na@x.de\n"
 

@@ -14,7 +14,7 @@ from listcare import schema
 from listcare.bounces import read as R
 from listcare.bounces.read import read_bounces
 from listcare.cli import main
-from listcare.exceptions import ConfigError, InputError
+from listcare.exceptions import ConfigError, InputError, OutputError
 
 from .conftest import FIXTURES
 
@@ -266,7 +266,7 @@ def test_cli_bounces_errors_have_exit_codes(tmp_path):
     res = CliRunner().invoke(
         main, ["bounces", str(log), "-o", str(log), "--as-of", "2026-11-27"]
     )
-    assert res.exit_code == InputError.exit_code and "Refusing to write" in res.output
+    assert res.exit_code == OutputError.exit_code and "Refusing to write" in res.output
     assert log.read_bytes() == (LOGS / "postfix-classic.log").read_bytes()
 
 
@@ -399,7 +399,7 @@ def test_a_folder_file_that_cannot_be_opened_is_one_error_and_no_output_goes_int
     assert len(df) == 2 and df.attrs["errors"]["count"] == 1
     assert df.attrs["errors"]["samples"][0][0] == str(folder / "gone.eml")
     res = CliRunner().invoke(main, ["bounces", str(folder), "-o", str(folder / "events.csv")])
-    assert res.exit_code == InputError.exit_code and "a folder read as input" in res.output
+    assert res.exit_code == OutputError.exit_code and "a folder read as input" in res.output
     assert not (folder / "events.csv").exists()
 
 
