@@ -31,6 +31,38 @@ from .exceptions import ListcareError
 log = logging.getLogger("listcare")
 
 
+def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
+    """The files of quoted globs (sorted), other paths as given; and a note for each glob
+    that matched nothing. Such a glob is an error (exit code 66) when its folder does not
+    exist (a typo), or when *empty_ok* is false; for the nightly job, a glob in an
+    existing folder may match nothing on a quiet night (no bounce mail today)."""
+    import glob
+
+    from .exceptions import InputError
+
+    paths: list[str] = []
+    notes: list[str] = []
+    for p in patterns:
+        if not glob.has_magic(p):
+            paths.append(p)
+            continue
+        matches = sorted(glob.glob(p))
+        if matches:
+            paths.extend(matches)
+            continue
+        # the pattern's fixed folder: the path up to its first wildcard's component
+        head = p[: min(p.index(c) for c in "*?[" if c in p)]
+        folder = os.path.dirname(head) or "."
+        if not os.path.isdir(folder):
+            raise InputError(
+                f"No file matches {p!r}: the folder {folder!r} does not exist."
+            )
+        if not empty_ok:
+            raise InputError(f"No file matches {p!r} (in {folder!r}).")
+        notes.append(f"no file matches {p!r} tonight: nothing read from it")
+    return paths, notes
+
+
 def _make_parent(path) -> None:
     """The folder of an output file (exit code 73 with a one-line message if it cannot
     be made, e.g. a file is in the way)."""
@@ -312,7 +344,6 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
           --out-dir out/ --as-of 2026-11-27 --no-dns
     """
     import datetime as _dt
-    import glob
 
     from .nightly import clean
 
@@ -320,10 +351,7 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
         logging.getLogger().setLevel(logging.INFO)
     if as_of is None:
         as_of = _dt.datetime.now(_dt.UTC).date().isoformat()
-    paths = []
-    for p in bounce_paths:
-        matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
-        paths.extend(matches or [p])
+    paths, glob_notes = _expand_globs(bounce_paths, empty_ok=True)
     report = clean(
         contacts_path, paths, store=store_path, out_dir=out_dir, as_of=as_of,
         dry_run=dry_run, check_dns=not no_dns, config=config_path, nameserver=nameserver,
@@ -344,7 +372,7 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
         f"  this list's addresses: newly suppressed {sum(ch['newly_suppressed'].values())}, "
         f"newly to reconfirm {ch['newly_reconfirm']}, released {ch['released']}",
     ]
-    lines.extend(f"  note: {n}" for n in report.get("notes") or [])
+    lines.extend(f"  note: {n}" for n in [*glob_notes, *(report.get("notes") or [])])
     blocks = report["sender_reputation"]["blocks_30_days"]
     alert = None
     if blocks:
@@ -395,15 +423,11 @@ def bounces_command(files, output, fmt, as_of):
       listcare bounces /var/log/mail.log /var/log/mail.log.1.gz -o events.csv --as-of 2026-11-27
       listcare bounces bounces/ ses-events.json -o events.csv
     """
-    import glob
 
     from .atomic import atomic_write
     from .bounces.read import read_bounces
 
-    paths = []
-    for p in files:
-        matches = sorted(glob.glob(p)) if glob.has_magic(p) else [p]
-        paths.extend(matches or [p])
+    paths, _ = _expand_globs(files, empty_ok=False)
 
     from .bounces.read import expand_folders
     from .contacts import escape_formulas

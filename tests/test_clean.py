@@ -580,6 +580,34 @@ def test_cli_clean_runs_and_uses_the_documented_exit_codes(job):
         os.close(fd)
 
 
+def test_cli_a_bounce_glob_that_matches_nothing(job):
+    """A quiet night (no bounce mail in bounces/) is no error: the night runs and the
+    summary says so; a glob whose folder does not exist is a typo: exit code 66, named,
+    nothing created. `listcare bounces` reads nothing from it either way: an error."""
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    (job / "bounces").mkdir()
+    args = ["clean", "--contacts", str(job / "contacts.csv"), "--bounces", str(job / "mail.log"),
+            "--store", str(job / "listcare.db"), "--out-dir", str(job / "out"),
+            "--as-of", NIGHT1, "--no-dns"]
+    runner = CliRunner()
+    res = runner.invoke(main, [*args, "--bounces", str(job / "bounces" / "*.eml"), "--verbose"])
+    assert res.exit_code == 0, res.output
+    assert "note: no file matches" in res.output and "*.eml" in res.output
+    assert "clean 4, suppressed 4, reconfirm 1" in res.output
+    typo = str(job / "bounse" / "*.eml")
+    res = runner.invoke(main, [*args, "--out-dir", str(job / "out2"), "--bounces", typo])
+    assert res.exit_code == 66
+    assert f"No file matches {typo!r}: the folder" in res.output and "does not exist" in res.output
+    assert not (job / "out2").exists()
+    res = runner.invoke(main, ["bounces", str(job / "bounces" / "*.eml"), "-o",
+                               str(job / "ev.csv"), "--as-of", NIGHT1])
+    assert res.exit_code == 66 and "No file matches" in res.output
+    assert not (job / "ev.csv").exists()
+
+
 def test_next_night_after_a_gzip_rotation_reads_the_compressed_remainder(job):
     import gzip
 
