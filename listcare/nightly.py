@@ -233,6 +233,15 @@ def clean(
         read_contacts(contacts, email_column=email_column)  # its clear error, before any file
     if store_path is not None and store_path.is_dir():
         check_store_path(store_path)  # its clear error, before anything is created
+    if store_path is not None and not store_path.exists():
+        # a first night has no checkpoint a missing log could be followed from (its
+        # rotations): a bounce path that does not exist is the reader's error, now,
+        # before the store and the output folder are created
+        from .bounces.read import _Input
+
+        for item in [bounces] if isinstance(bounces, (str, os.PathLike)) else bounces or ():
+            if not Path(item).exists():
+                _Input(os.fspath(item), 1).open().close()
     if store_path is not None or isinstance(store, Store) and store.path is not None:
         _check_store_not_an_output(store_path or store.path, out_dir)
     if not dry_run:

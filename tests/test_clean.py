@@ -341,6 +341,21 @@ def test_bad_contacts_fail_before_anything_is_stored(job):
         assert store.count_events() == 0
 
 
+def test_a_missing_bounce_file_on_the_first_night_creates_nothing(job):
+    """No store yet, so no checkpoint to follow a missing log from: the reader's error
+    before the store, its folder or the output folder exist. With a store, the same
+    path is read as a log whose rotations may be followed (still an error if none)."""
+    before = sorted(p.name for p in job.iterdir())
+    with pytest.raises(InputError, match="Cannot open .*nope.log"):
+        clean(job / "contacts.csv", [job / "mail.log", job / "nope.log"],
+              store=job / "state" / "l.db", out_dir=job / "out", as_of=NIGHT1, check_dns=False)
+    assert sorted(p.name for p in job.iterdir()) == before
+    run(job)
+    with pytest.raises(InputError, match="Cannot open .*nope.log"):
+        clean(job / "contacts.csv", [job / "nope.log"], store=job / "listcare.db",
+              out_dir=job / "out", as_of=NIGHT1, check_dns=False)
+
+
 # =========================================================================== DNS cache
 def test_dns_is_not_repeated_the_next_night_but_unknown_is_retried(tmp_path, dns_server):
     names = dns_server.names
