@@ -391,11 +391,20 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
         where = "; ".join(f"{os.path.basename(str(s[0]))}:{s[1]} {s[2]}" for s in run["skipped_samples"][:3])
         skipped = f"  warning: {run['skipped_records']} bounce records could not be read (e.g. {where})"
         lines.append(skipped)
+    # a night before the store's latest replaced the outputs with an older picture: a
+    # mistyped --as-of must not pass unseen under cron
+    backdated = None
+    if run.get("backdated_from") and not dry_run:
+        backdated = (
+            f"  warning: this night is before the store's latest (as of "
+            f"{run['backdated_from'][:10]}); the outputs leave out the evidence since"
+        )
     # a dry run is asked for to see the summary: print it even without a terminal
     if sys.stdout.isatty() or verbose or dry_run:
         click.echo("\n".join(lines))
-    elif alert or skipped:
-        click.echo("\n".join([f"listcare clean as of {report['as_of'][:10]}:", *filter(None, [alert, skipped])]))
+    elif alert or skipped or backdated:
+        click.echo("\n".join([f"listcare clean as of {report['as_of'][:10]}:",
+                               *filter(None, [alert, skipped, backdated])]))
 
 
 # ---- bounces ----

@@ -426,6 +426,11 @@ def _run_store(night: _Night, st: Store, pool, contacts_side, read_cache, timing
             with st.transaction():
                 run_id = st.begin_run(as_of=as_of)
                 base = st.base_run(as_of=as_of)
+                # a night before the store's latest (a mistyped --as-of, or a look back)
+                latest = max(
+                    (r["as_of"] for r in st.runs() if r["counts"] is not None), default=None
+                )
+                backdated = latest if latest is not None and latest > as_of else None
                 # ---- bounces: only what is new, stored as it is read (a long log a
                 # batch at a time: the first night's log is never in memory whole)
                 new_events, checkpoints, read_stats = _ingest_new_evidence(
@@ -506,7 +511,7 @@ def _run_store(night: _Night, st: Store, pool, contacts_side, read_cache, timing
                     policy,
                     decay,
                 )
-                report["notes"] = _notes(undated, unreadable)
+                report["notes"] = _notes(undated, unreadable, as_of, backdated)
                 timings["report"] = time.perf_counter() - t
 
                 t = time.perf_counter()
@@ -575,6 +580,8 @@ def _run_store(night: _Night, st: Store, pool, contacts_side, read_cache, timing
                 "dry_run": dry_run,
                 **{k: v for k, v in run_stats.items() if k not in report["outcomes"]},
                 "skipped_samples": read_stats["samples"],
+                # the store's latest night when this one is before it (else None)
+                "backdated_from": None if backdated is None else backdated.isoformat(),
                 "seconds": {k: round(v, 3) for k, v in timings.items()},
                 "outputs": written,
             },
@@ -1127,9 +1134,16 @@ def _iso(ts) -> str | None:
     return None if ts is None or pd.isna(ts) else pd.Timestamp(ts).isoformat()
 
 
-def _notes(undated: bool, unreadable: dict) -> list[str]:
+def _notes(undated: bool, unreadable: dict, as_of=None, backdated=None) -> list[str]:
     """What a reader of the report should know about how far its figures go."""
     notes = []
+    if backdated is not None:
+        notes.append(
+            f"This run is as of {as_of:%Y-%m-%d}, before the store's latest run (as of "
+            f"{backdated:%Y-%m-%d}): its decisions leave out the evidence after "
+            f"{as_of:%Y-%m-%d}, and the next run reports its changes against this one. "
+            "To look at an earlier night without replacing the outputs, use --dry-run."
+        )
     for column, (n, cells) in sorted(unreadable.items()):
         notes.append(
             f"{n} row(s) whose {column} is not a date (e.g. "

@@ -623,6 +623,27 @@ def test_cli_a_bounce_glob_that_matches_nothing(job):
     assert not (job / "ev.csv").exists()
 
 
+def test_a_night_before_the_stores_latest_is_noted_and_warned_under_cron(job):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    assert run(job)["run"]["backdated_from"] is None
+    again = run(job)  # a rerun of the same night is not a look back
+    assert again["run"]["backdated_from"] is None and not again["notes"]
+    back = run(job, as_of="2026-11-20")
+    assert back["run"]["backdated_from"].startswith(NIGHT1)
+    assert any("before the store's latest run (as of 2026-11-27)" in n for n in back["notes"])
+    assert "before the store's latest run" in (job / "out" / "report.md").read_text()
+    args = ["clean", "--contacts", str(job / "contacts.csv"), "--bounces", str(job / "mail.log"),
+            "--store", str(job / "listcare.db"), "--out-dir", str(job / "out"), "--no-dns"]
+    res = CliRunner().invoke(main, [*args, "--as-of", "2026-11-21"])  # no terminal: cron
+    assert res.exit_code == 0, res.output
+    assert "warning: this night is before the store's latest (as of 2026-11-27)" in res.output
+    res = CliRunner().invoke(main, [*args, "--as-of", "2026-11-28"])
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
 def test_next_night_after_a_gzip_rotation_reads_the_compressed_remainder(job):
     import gzip
 
