@@ -125,7 +125,7 @@ def main(verbose: bool) -> None:
 )
 @click.option("--no-dns", is_flag=True, help="Check syntax and lists only (no DNS lookups).")
 @click.option("--nameserver", metavar="HOST[:PORT]", help="Ask this DNS server (default: the system's).")
-@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name or content).")
 @click.option("--timeout", type=float, metavar="SECONDS", help="Time one DNS lookup may take.")
 @click.option("--budget", type=float, metavar="SECONDS", help="Time all DNS lookups together may take.")
 @_handle_errors
@@ -183,6 +183,15 @@ def _validation_summary(result, input_path, output) -> str:
     lines.append(f"  {'duplicates':<16} {dups:>8}")
     sugg = int(result["suggestion"].notna().sum())
     lines.append(f"  {'typo suggestions':<16} {sugg:>8}")
+    # the per-row detail says it too, but a person reads the summary: a resolver that
+    # cannot reach the internet makes most of a list "unknown" (never "invalid")
+    failed = int(result["reason"].astype(str).str.startswith("dns_").sum())
+    if failed:
+        lines.append(
+            f"  hint: DNS could not answer for {failed} row{'s' if failed != 1 else ''}: they "
+            "stay unknown, never invalid. Run again later, or ask another server "
+            "(--nameserver HOST) or allow more time (--timeout, --budget)."
+        )
     return "\n".join(lines)
 
 
@@ -212,7 +221,7 @@ def _validation_summary(result, input_path, output) -> str:
 @click.option("--channel-column", metavar="NAME", help="Column with email / phone / email,phone.")
 @click.option("--min-channel-gap-days", type=int, default=3, show_default=True,
               help="Never two channels to one contact within this many days.")
-@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name or content).")
 @click.option("--last-contacted", default="last_contacted_at", show_default=True, help="Column of the last contact.")
 @click.option("--acquired", default="acquired_at", show_default=True, help="Column of the acquisition date.")
 @click.option("--strict", is_flag=True, help="Fail (exit 78) if the capacity cannot meet every deadline.")
@@ -299,17 +308,17 @@ def plan_command(contacts_path, store_path, every, target_bounce_rate, visibilit
               help="Bounce evidence (repeatable; a quoted glob such as 'bounces/*.eml' works): "
               "mail logs (give the live log, e.g. /var/log/mail.log: its logrotate "
               "rotations are followed), .eml/mbox files, Maildir folders, provider exports.")
-@click.option("--store", "store_path", default="listcare.db", show_default=True,
+@click.option("--store", "store_path", default="listcare.db", show_default=True, metavar="FILE|URL",
               help="State store: a SQLite file (created owner-only) or a database URL.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False),
               help="Folder for clean.csv, suppressed.csv, reconfirm.csv, flagged.csv, decay.png, report.md, report.json.")
 @click.option("--as-of", metavar="DATE", help="The night this run is for (default: today, UTC).")
 @click.option("--dry-run", is_flag=True, help="Compute and print the summary; change nothing.")
-@click.option("--no-dns", is_flag=True, help="Check address syntax only (no DNS lookups).")
+@click.option("--no-dns", is_flag=True, help="Check syntax and lists only (no DNS lookups).")
 @click.option("--nameserver", metavar="HOST[:PORT]", help="Ask this DNS server (default: the system's).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Policy settings (TOML; see README, 'Suppression policy').")
-@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name).")
+@click.option("--email-column", metavar="NAME", help="The column with the addresses (default: found by name or content).")
 @click.option("--acquired", "acquired_column", metavar="NAME",
               help="The column with each contact's acquisition date (default: acquired_at).")
 @click.option("--last-contacted", "last_contacted_column", metavar="NAME",

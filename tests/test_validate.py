@@ -322,6 +322,23 @@ def test_cli_validate_writes_input_plus_validation_columns(tmp_path, dns_server)
     assert df["status"].tolist() == ["risky", "valid", "valid", "invalid", "invalid"]
     assert df["duplicate_of"].tolist() == ["", "", "1", "", ""]
     assert df["E-Mail-Adresse"][1] == " anna@" + dns_server.names["mx"] + " "  # as given
+    assert "hint: DNS" not in res.output  # every domain answered
+
+
+def test_cli_validate_summary_hints_at_the_resolver_when_dns_fails(tmp_path, dns_server):
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    src = tmp_path / "in.csv"
+    n = dns_server.names
+    src.write_text(f"email\na@{n['servfail']}\nb@{n['servfail']}\nc@{n['mx']}\n")
+    res = CliRunner().invoke(
+        main, ["validate", str(src), "-o", str(tmp_path / "o.csv"), "--nameserver", dns_server.address]
+    )
+    assert res.exit_code == 0, res.output
+    assert "hint: DNS could not answer for 2 rows: they stay unknown, never invalid" in res.output
+    assert "--nameserver HOST" in res.output
 
 
 def test_cli_bad_input_exit_codes(tmp_path):
