@@ -33,9 +33,9 @@ log = logging.getLogger("listcare")
 
 def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
     """The files of quoted globs (sorted), other paths as given; and a note for each glob
-    that matched nothing. Such a glob is an error (exit code 66) when its folder does not
-    exist (a typo), or when *empty_ok* is false; for the nightly job, a glob in an
-    existing folder may match nothing on a quiet night (no bounce mail today)."""
+    that matched nothing. Such a glob is an error (exit code 66) when no folder matches
+    its folder part (a typo), or when *empty_ok* is false; for the nightly job, a glob in
+    an existing folder may match nothing on a quiet night (no bounce mail today)."""
     import glob
 
     from .exceptions import InputError
@@ -43,24 +43,35 @@ def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
     paths: list[str] = []
     notes: list[str] = []
     for p in patterns:
-        if not glob.has_magic(p):
+        # a file that exists is itself, whatever its name ("mail[1].log" is no pattern)
+        if not glob.has_magic(p) or os.path.lexists(p):
             paths.append(p)
             continue
         matches = sorted(glob.glob(p))
         if matches:
             paths.extend(matches)
             continue
-        # the pattern's fixed folder: the path up to its first wildcard's component
-        head = p[: min(p.index(c) for c in "*?[" if c in p)]
-        folder = os.path.dirname(head) or "."
-        if not os.path.isdir(folder):
-            raise InputError(
-                f"No file matches {p!r}: the folder {folder!r} does not exist."
-            )
+        folder = os.path.dirname(p.rstrip(os.sep)) or "."
+        if glob.has_magic(folder):
+            found = any(os.path.isdir(d) for d in glob.glob(folder))
+            missing = f"no folder matches {folder!r}"
+        else:
+            found = os.path.isdir(folder)
+            missing = f"the folder {folder!r} does not exist"
+        if not found:
+            raise InputError(f"No file matches {p!r}: {missing}.")
         if not empty_ok:
             raise InputError(f"No file matches {p!r} (in {folder!r}).")
         notes.append(f"no file matches {p!r} tonight: nothing read from it")
     return paths, notes
+
+
+def _night_text(iso: str) -> str:
+    """A run's as_of for a person: its date, with the time when it is not midnight UTC."""
+    import pandas as pd
+
+    ts = pd.Timestamp(iso)
+    return f"{ts:%Y-%m-%d}" if ts == ts.normalize() else f"{ts:%Y-%m-%d %H:%M} UTC"
 
 
 def _make_parent(path) -> None:
@@ -336,7 +347,8 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     event history (README, "Suppression policy"), checks that every input row lands in
     exactly one output, commits the store and only then replaces the outputs. Safe to
     rerun. Quiet without a terminal (cron): it prints only the sender-reputation alert,
-    unreadable evidence and errors; --verbose prints the summary and logs.
+    unreadable evidence, a night before the store's latest, and errors; --verbose
+    prints the summary and logs.
 
     \b
     Exit codes: 0 done; 65 bad data (e.g. no email column, malformed CSV);
@@ -406,7 +418,8 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     if run.get("backdated_from") and not dry_run:
         backdated = (
             f"  warning: this night is before the store's latest (as of "
-            f"{run['backdated_from'][:10]}); the outputs leave out the evidence since"
+            f"{_night_text(run['backdated_from'])}): its outputs leave out the evidence "
+            f"after {_night_text(report['as_of'])}"
         )
     # a dry run is asked for to see the summary: print it even without a terminal
     if sys.stdout.isatty() or verbose or dry_run:

@@ -226,11 +226,15 @@ def clean(
     as_of = _to_utc(as_of)
     policy = config if isinstance(config, Policy) else load_policy(config)
     out_dir = Path(out_dir)
+    if bounces is not None and not isinstance(bounces, (str, os.PathLike)):
+        bounces = list(bounces)  # (a generator is read once, by the checks below or the run)
     store_path = None if isinstance(store, Store) else _resolve_target(store)[1]
     if isinstance(contacts, (str, os.PathLike)) and not Path(contacts).is_file():
         from .contacts import read_contacts
 
         read_contacts(contacts, email_column=email_column)  # its clear error, before any file
+    if isinstance(contacts, (str, os.PathLike)):
+        _check_list_not_an_output(os.fspath(contacts), out_dir)  # (before any file, too)
     if store_path is not None and store_path.is_dir():
         check_store_path(store_path)  # its clear error, before anything is created
     if store_path is not None and not store_path.exists():
@@ -373,12 +377,7 @@ def _run(night: _Night, st: Store):
             cdf, email_column or (cdf.attrs.get("listcare") or {}).get("email_column")
         )
         if path:
-            for name in OUTPUT_FILES:
-                if _same_path(out_dir / name, path):
-                    raise OutputError(
-                        f"The contact list {path!r} is inside the output folder as "
-                        f"{name!r} and would be overwritten; use another --out-dir."
-                    )
+            _check_list_not_an_output(path, out_dir)  # (a DataFrame read from a file)
         timings["read_contacts"] = time.perf_counter() - t
         t = time.perf_counter()
         checked = _validate(cdf, cache.result(), night.check_dns, night.nameserver, col)
@@ -1367,11 +1366,21 @@ def _chart(report: dict, chart: dict, previous: Path | None = None) -> bytes:
     return buf.getvalue()
 
 
+def _check_list_not_an_output(path: str, out_dir: Path) -> None:
+    for name in OUTPUT_FILES:
+        if _same_path(out_dir / name, path):
+            raise OutputError(
+                f"The contact list {path!r} is inside the output folder as "
+                f"{name!r} and would be overwritten; use another --out-dir."
+            )
+
+
 def _check_store_not_an_output(store_path: Path, out_dir: Path) -> None:
     """A store named as one of the files every run replaces (or as its temporary file)
-    would be renamed over by that output after the commit, its data left in the -wal."""
+    would be renamed over by that output after the commit, its data left in the -wal.
+    (Names compared without case: on macOS and Windows "Report.json" is report.json.)"""
     for name in OUTPUT_FILES:
-        if store_path.name in (name, f".{name}{_PENDING}") and _same_path(
+        if store_path.name.casefold() in (name, f".{name}{_PENDING}") and _same_path(
             store_path.parent, out_dir
         ):
             raise ConfigError(

@@ -617,10 +617,42 @@ def test_cli_a_bounce_glob_that_matches_nothing(job):
     assert res.exit_code == 66
     assert f"No file matches {typo!r}: the folder" in res.output and "does not exist" in res.output
     assert not (job / "out2").exists()
+    typo = str(job / "bounse*" / "x.eml")  # a typo in a wildcard folder part
+    res = runner.invoke(main, [*args, "--out-dir", str(job / "out2"), "--bounces", typo])
+    assert res.exit_code == 66 and "no folder matches" in res.output, res.output
     res = runner.invoke(main, ["bounces", str(job / "bounces" / "*.eml"), "-o",
                                str(job / "ev.csv"), "--as-of", NIGHT1])
     assert res.exit_code == 66 and "No file matches" in res.output
     assert not (job / "ev.csv").exists()
+
+
+def test_cli_a_bounce_file_whose_name_looks_like_a_glob_is_read(job):
+    """"mail[1].log" exists: it is read, not taken for a pattern that matches nothing."""
+    from click.testing import CliRunner
+
+    from listcare.cli import main
+
+    odd = job / "logs[1]" / "mail[1].log"
+    odd.parent.mkdir()
+    shutil.copy(job / "mail.log", odd)
+    res = CliRunner().invoke(main, [
+        "clean", "--contacts", str(job / "contacts.csv"), "--bounces", str(odd),
+        "--store", str(job / "listcare.db"), "--out-dir", str(job / "out"),
+        "--as-of", NIGHT1, "--no-dns", "--verbose"])
+    assert res.exit_code == 0, res.output
+    assert "clean 4, suppressed 4, reconfirm 1" in res.output and "no file matches" not in res.output
+    res = CliRunner().invoke(main, ["bounces", str(odd), "-o", str(job / "ev.csv"),
+                                    "--as-of", NIGHT1])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(job / "ev.csv")) == len(NIGHT1_LOG)  # one event per line
+
+
+def test_bounces_given_as_a_generator_are_all_read_on_a_first_night(job):
+    """The first night's checks walk the bounce paths: a generator must not be used up."""
+    report = clean(job / "contacts.csv", (p for p in [job / "mail.log"]),
+                   store=job / "listcare.db", out_dir=job / "out", as_of=NIGHT1, check_dns=False)
+    assert report["run"]["new_events"] == len(NIGHT1_LOG)
+    assert report["outcomes"]["suppressed"] == 4
 
 
 def test_a_night_before_the_stores_latest_is_noted_and_warned_under_cron(job):
@@ -642,6 +674,9 @@ def test_a_night_before_the_stores_latest_is_noted_and_warned_under_cron(job):
     assert "warning: this night is before the store's latest (as of 2026-11-27)" in res.output
     res = CliRunner().invoke(main, [*args, "--as-of", "2026-11-28"])
     assert res.exit_code == 0 and "warning" not in res.output, res.output
+    run(job, as_of="2026-11-29 12:00")  # from Python, with a time of day
+    res = CliRunner().invoke(main, [*args, "--as-of", "2026-11-29"])
+    assert "(as of 2026-11-29 12:00 UTC): its outputs leave out the evidence after 2026-11-29" in res.output
 
 
 def test_next_night_after_a_gzip_rotation_reads_the_compressed_remainder(job):
@@ -753,14 +788,15 @@ def test_cli_clean_bad_store_or_date_exit_codes_and_leave_nothing(tmp_path, stor
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name", ["report.json", "clean.csv", ".decay.png.pending"])
+@pytest.mark.parametrize("name", ["report.json", "clean.csv", ".decay.png.pending", "Report.JSON"])
 def test_a_store_named_as_an_output_is_refused_before_anything_is_written(job, name):
     """After the commit, that output would be renamed over the store (its data left in
     the -wal file): refused with a setting's error, the folder untouched."""
     out = job / "out"
     out.mkdir()
     before = sorted(p.name for p in job.iterdir())
-    with pytest.raises(ConfigError, match=f"output folder's '{name.strip('.').removesuffix('.pending')}'"):
+    output = name.strip(".").removesuffix(".pending").lower()
+    with pytest.raises(ConfigError, match=f"output folder's '{output}'"):
         clean(job / "contacts.csv", [job / "mail.log"], store=out / name, out_dir=out,
               as_of=NIGHT1, check_dns=False)
     assert sorted(p.name for p in job.iterdir()) == before
@@ -778,6 +814,7 @@ def test_a_contact_list_inside_the_output_folder_under_an_outputs_name_is_refuse
     assert err.value.exit_code == 73
     assert (out / "clean.csv").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["clean.csv"]
+    assert not (job / "s.db").exists() and not (job / "s.db.lock").exists()  # refused first
 
 
 def test_a_dry_run_with_a_store_named_like_an_output_elsewhere_works(job):
