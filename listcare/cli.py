@@ -33,9 +33,9 @@ log = logging.getLogger("listcare")
 
 def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
     """The files of quoted globs (sorted), other paths as given; and a note for each glob
-    that matched nothing. Such a glob is an error (exit code 66) when no folder matches
-    its folder part (a typo), or when *empty_ok* is false; for the nightly job, a glob in
-    an existing folder may match nothing on a quiet night (no bounce mail today)."""
+    that matched nothing. Such a glob is an error (exit code 66) when its fixed folder
+    (before the first wildcard) does not exist (a typo), or when *empty_ok* is false; for
+    the nightly job, a glob in an existing folder may match nothing on a quiet night."""
     import glob
 
     from .exceptions import InputError
@@ -43,6 +43,8 @@ def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
     paths: list[str] = []
     notes: list[str] = []
     for p in patterns:
+        if not p.strip():
+            raise InputError("A bounce path is empty: give a file, a folder or a quoted glob.")
         # a file that exists is itself, whatever its name ("mail[1].log" is no pattern)
         if not glob.has_magic(p) or os.path.lexists(p):
             paths.append(p)
@@ -51,27 +53,17 @@ def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
         if matches:
             paths.extend(matches)
             continue
-        folder = os.path.dirname(p.rstrip(os.sep)) or "."
-        if glob.has_magic(folder):
-            found = any(os.path.isdir(d) for d in glob.glob(folder))
-            missing = f"no folder matches {folder!r}"
-        else:
-            found = os.path.isdir(folder)
-            missing = f"the folder {folder!r} does not exist"
-        if not found:
-            raise InputError(f"No file matches {p!r}: {missing}.")
+        # its fixed folder: the components before the first wildcard (a spool's
+        # per-fetch subfolders, 'bounces/*/new/*', may all be gone on a quiet night)
+        parts = p.rstrip(os.sep).split(os.sep)
+        fixed = parts[: next(i for i, c in enumerate(parts) if glob.has_magic(c))]
+        folder = os.sep.join(fixed) if fixed and fixed != [""] else ("/" if fixed else ".")
+        if not os.path.isdir(folder):
+            raise InputError(f"No file matches {p!r}: the folder {folder!r} does not exist.")
         if not empty_ok:
             raise InputError(f"No file matches {p!r} (in {folder!r}).")
         notes.append(f"no file matches {p!r} tonight: nothing read from it")
     return paths, notes
-
-
-def _night_text(iso: str) -> str:
-    """A run's as_of for a person: its date, with the time when it is not midnight UTC."""
-    import pandas as pd
-
-    ts = pd.Timestamp(iso)
-    return f"{ts:%Y-%m-%d}" if ts == ts.normalize() else f"{ts:%Y-%m-%d %H:%M} UTC"
 
 
 def _make_parent(path) -> None:
@@ -366,7 +358,7 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     """
     import datetime as _dt
 
-    from .nightly import clean
+    from .nightly import clean, night_text
 
     if verbose_here:
         logging.getLogger().setLevel(logging.INFO)
@@ -418,8 +410,8 @@ def clean_command(contacts_path, bounce_paths, store_path, out_dir, as_of, dry_r
     if run.get("backdated_from") and not dry_run:
         backdated = (
             f"  warning: this night is before the store's latest (as of "
-            f"{_night_text(run['backdated_from'])}): its outputs leave out the evidence "
-            f"after {_night_text(report['as_of'])}"
+            f"{night_text(run['backdated_from'])}): its outputs leave out the evidence "
+            f"after {night_text(report['as_of'])}"
         )
     # a dry run is asked for to see the summary: print it even without a terminal
     if sys.stdout.isatty() or verbose or dry_run:

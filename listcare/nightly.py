@@ -58,6 +58,7 @@ from .display import (
 from .exceptions import (
     ConfigError,
     ConservationError,
+    InputError,
     ListcareError,
     LockedError,
     OutputError,
@@ -228,13 +229,21 @@ def clean(
     out_dir = Path(out_dir)
     if bounces is not None and not isinstance(bounces, (str, os.PathLike)):
         bounces = list(bounces)  # (a generator is read once, by the checks below or the run)
+    for item in [bounces] if isinstance(bounces, (str, os.PathLike)) else bounces or ():
+        if isinstance(item, str) and not item.strip():  # (Path("") is the current folder)
+            raise InputError("A bounce path is empty: give a file, a folder or a glob's files.")
     store_path = None if isinstance(store, Store) else _resolve_target(store)[1]
     if isinstance(contacts, (str, os.PathLike)) and not Path(contacts).is_file():
         from .contacts import read_contacts
 
         read_contacts(contacts, email_column=email_column)  # its clear error, before any file
-    if isinstance(contacts, (str, os.PathLike)):
-        _check_list_not_an_output(os.fspath(contacts), out_dir)  # (before any file, too)
+    listed = (
+        os.fspath(contacts)
+        if isinstance(contacts, (str, os.PathLike))
+        else (getattr(contacts, "attrs", {}).get("listcare") or {}).get("path")
+    )
+    if listed:
+        _check_list_not_an_output(listed, out_dir)  # (before any file, too)
     if store_path is not None and store_path.is_dir():
         check_store_path(store_path)  # its clear error, before anything is created
     if store_path is not None and not store_path.exists():
@@ -1138,9 +1147,9 @@ def _notes(undated: bool, unreadable: dict, as_of=None, backdated=None) -> list[
     notes = []
     if backdated is not None:
         notes.append(
-            f"This run is as of {as_of:%Y-%m-%d}, before the store's latest run (as of "
-            f"{backdated:%Y-%m-%d}): its decisions leave out the evidence after "
-            f"{as_of:%Y-%m-%d}, and the next run reports its changes against this one. "
+            f"This run is as of {night_text(as_of)}, before the store's latest run (as of "
+            f"{night_text(backdated)}): its decisions leave out the evidence after "
+            f"{night_text(as_of)}, and the next run reports its changes against this one. "
             "To look at an earlier night without replacing the outputs, use --dry-run."
         )
     for column, (n, cells) in sorted(unreadable.items()):
@@ -1364,6 +1373,15 @@ def _chart(report: dict, chart: dict, previous: Path | None = None) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None, "Description": signature})
     return buf.getvalue()
+
+
+def night_text(when) -> str:
+    """A run's ``as_of`` for a person: its date, with the time of day (UTC) when it is not
+    midnight (two runs on one date are then told apart)."""
+    ts = _to_utc(when)
+    if ts == ts.normalize():
+        return f"{ts:%Y-%m-%d}"
+    return f"{ts:%Y-%m-%d %H:%M:%S} UTC" if ts.second or ts.microsecond else f"{ts:%Y-%m-%d %H:%M} UTC"
 
 
 def _check_list_not_an_output(path: str, out_dir: Path) -> None:
