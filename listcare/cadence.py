@@ -43,7 +43,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .dates import parse_dates  # the one list-date reader, shared with the policy
+from .dates import parse_dates, timestamp  # the one list-date reader, shared with the policy
 from .exceptions import ColumnError, ConfigError, InputError, sample
 
 __all__ = ["plan_cadence", "CadencePlan", "CapacityWarning", "interval_for_target", "MONTH_DAYS"]
@@ -200,17 +200,20 @@ def _days(value, what: str, *, allow_zero: bool = False) -> int:
 
 
 def _day(value, what: str) -> pd.Timestamp:
-    """A calendar day (tz-aware values are taken in UTC)."""
+    """A calendar day: a tz-aware value's own date (midnight in Berlin on 3 November is
+    3 November, not 2 November in UTC)."""
     if value is None:
         raise ConfigError(f"{what} is required (no hidden clock): pass a date such as '2026-11-27'.")
     try:
-        ts = pd.Timestamp(value)
+        ts = timestamp(value)
+    except ConfigError:
+        raise
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{what} must be a date such as '2026-11-27', not {value!r}.") from exc
     if pd.isna(ts):
         raise ConfigError(f"{what} must be a date such as '2026-11-27', not {value!r}.")
     if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+        ts = ts.tz_localize(None)  # (the wall time where it was given)
     return ts.normalize()
 
 

@@ -51,7 +51,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["NAT", "parse_dates"]
+__all__ = ["NAT", "parse_dates", "timestamp"]
 
 #: NaT as int64 nanoseconds
 NAT = np.iinfo(np.int64).min
@@ -81,6 +81,33 @@ _WS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _DIGIT = np.zeros(128, dtype=bool)
 _DIGIT[48:58] = True
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+
+
+_ONE_NUMERIC = re.compile(r"\s*(\d{1,2})([./-])(\d{1,2})\2(?:\d{4}|\d{2})(?![\d./-])")
+
+
+def timestamp(value) -> pd.Timestamp:
+    """``pd.Timestamp(value)`` for one date given by a person (``as_of``), except that a
+    numeric date in a string follows this module's rules instead of pandas' month-first
+    guess: dotted is day-first (``01.11.2026`` is 1 November), and a slashed or dashed
+    one whose two fields could each be the month (``01/11/2026``) is refused
+    (:class:`~listcare.exceptions.ConfigError`): one cell holds no evidence of its
+    order, and a night read as the wrong month decides the wrong suppressions."""
+    if isinstance(value, str):
+        m = _ONE_NUMERIC.match(value)
+        if m:
+            a, sep, b = int(m[1]), m[2], int(m[3])
+            if sep != "." and a != b and a <= 12 and b <= 12:
+                from .exceptions import ConfigError
+
+                raise ConfigError(
+                    f"{value.strip()!r} could be day {a} of month {b} or month {a}, day "
+                    f"{b}: write the date as YYYY-MM-DD (e.g. '2026-11-27')."
+                )
+            ns, bad = parse_dates(pd.Series([value], dtype=object))
+            if not bad[0] and ns[0] != NAT:
+                return pd.Timestamp(int(ns[0]))  # (naive: taken as UTC, as parse_dates does)
+    return pd.Timestamp(value)
 
 
 def parse_dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -13,11 +13,14 @@ Fitting follows lifelines: ``fit`` returns self, fitted attributes end in ``_`` 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
+from .dates import parse_dates, timestamp
 from .exceptions import ColumnError, ConfigError, InputError, sample
 from .schema import EMAIL_COLUMN_NAMES, require_columns
 
@@ -49,6 +52,10 @@ def _chi2_ppf(p: float, df) -> float:
 #: acquisition) is taken as half a day, or as the shortest positive duration if that is
 #: shorter (timestamps of list imports are rarely finer than a day)
 _WEIBULL_MIN_MONTHS = 0.5 / MONTH_DAYS
+#: Weibull shapes outside this range are no estimate but a likelihood that keeps rising
+#: (durations nearly all the same length, e.g. a list imported on one day and mailed
+#: once, or a single event): reported as NaN, with a warning, not as shape 1e8
+_WEIBULL_SHAPE_RANGE = (0.05, 20.0)
 #: largest number of durations for which an interval-censored fit also computes Turnbull
 TURNBULL_MAX_N = 100_000
 #: resolution of that Turnbull estimate (quantiles of the interval end points)
@@ -70,12 +77,25 @@ def _check_rate(rate: float, what: str) -> float:
 
 
 def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
+    try:
+        alpha = float(alpha)
+    except (TypeError, ValueError):
+        raise ConfigError(f"alpha must be a number such as 0.05, got {alpha!r}.") from None
     if not 0.0 < alpha < 1.0:
         raise ConfigError(
             f"alpha must be between 0 and 1 (0.05 gives 95% intervals), got {alpha!r}."
         )
     return alpha
+
+
+def _check_visibility(visibility) -> float:
+    try:
+        value = float(visibility)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"visibility must be a share between 0 and 1, got {visibility!r}.")
+    return value
 
 
 class DecayModel:
@@ -169,9 +189,7 @@ class DecayModel:
         *visibility* is the share of decayed contacts whose decay shows as a hard bounce:
         a person who changed jobs may leave a live mailbox behind (visibility < 1).
         """
-        visibility = float(visibility)
-        if not 0.0 <= visibility <= 1.0:
-            raise ConfigError(f"visibility must be between 0 and 1, got {visibility!r}.")
+        visibility = _check_visibility(visibility)
         ages = _months(ages_in_months)
         if ages.size == 0:
             return 0.0
@@ -283,16 +301,20 @@ class DecayModel:
         log_hi = np.log(np.maximum(hi_t, floor))
         log_lo = np.where(lo_t > 0, np.log(np.maximum(lo_t, floor)), -np.inf)
 
+        lo_k, hi_k = (math.log(b) for b in _WEIBULL_SHAPE_RANGE)
+
         def loglik(params) -> float:
             log_k, log_s = params
+            if not lo_k - 1.0 < log_k < hi_k + 1.0 or not abs(log_s) < 700.0:
+                return -1e300  # (far outside any estimate: exp() would overflow)
             k = math.exp(log_k)
-            hc = np.exp(k * (log_c - log_s))
-            hx = np.exp(k * (log_x - log_s))
-            hl = np.exp(k * (log_lo - log_s))
-            hh = np.exp(k * (log_hi - log_s))
-            ll = -hc.sum()
-            ll += float(np.sum(log_k - log_s + (k - 1.0) * (log_x - log_s) - hx))
-            with np.errstate(divide="ignore"):
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                hc = np.exp(k * (log_c - log_s))
+                hx = np.exp(k * (log_x - log_s))
+                hl = np.exp(k * (log_lo - log_s))
+                hh = np.exp(k * (log_hi - log_s))
+                ll = -hc.sum()
+                ll += float(np.sum(log_k - log_s + (k - 1.0) * (log_x - log_s) - hx))
                 ll += float(np.sum(-hl + np.log(-np.expm1(-(hh - hl)))))
             return ll if math.isfinite(ll) else -1e300
 
@@ -304,6 +326,8 @@ class DecayModel:
             options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000},
         )
         log_k, log_s = res.x
+        if _weibull_unidentified(math.exp(log_k)):
+            return
         lmax = -float(res.fun)
         # observed information on (log k, log s) by central differences
         h = 1e-4
@@ -325,7 +349,7 @@ class DecayModel:
         stat = max(0.0, 2.0 * (lmax - self.log_likelihood_))
         self.weibull_shape_ = math.exp(log_k)
         self.weibull_scale_ = math.exp(log_s)
-        self.weibull_shape_ci_ = (math.exp(log_k - z * se), math.exp(log_k + z * se))
+        self.weibull_shape_ci_ = (_exp(log_k - z * se), _exp(log_k + z * se))
         self.weibull_log_likelihood_ = lmax
         self.weibull_p_value_ = float(_chi2_sf(stat, 1))
 
@@ -381,6 +405,8 @@ class DecayModel:
             return k
 
         k = newton(lambda x: profile(x)[2:4], 1.0)
+        if _weibull_unidentified(k):
+            return
         lmax, log_a, _, hess = profile(k)
         cut = lmax - _chi2_ppf(1.0 - alpha, 1) / 2.0
         width = math.sqrt(2.0 * (lmax - cut) / -hess)
@@ -911,24 +937,35 @@ def logrank_test(durations, event_observed, groups) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------- tables
+def _weibull_unidentified(shape: float) -> bool:
+    lo, hi = _WEIBULL_SHAPE_RANGE
+    if math.isfinite(shape) and lo < shape < hi:
+        return False
+    warnings.warn(
+        "The Weibull shape cannot be estimated from these durations (nearly all the same "
+        "length, or too few events): weibull_* are NaN; the exponential rate stands.",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return True
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 700.0 else math.inf
+
+
 def _to_utc_ns(values, what: str) -> np.ndarray:
-    """int64 nanoseconds since the epoch (UTC; naive times are taken as UTC); NaT stays NaT."""
+    """int64 nanoseconds since the epoch (UTC; naive times are taken as UTC); NaT where
+    missing or not a date. Text is read by :func:`listcare.dates.parse_dates`, the one
+    reader of list dates (the policy and the cadence planner read the same cells the
+    same way: dotted day-first, a slashed column's order from its own evidence, a time
+    without a date never "today")."""
     ser = values if isinstance(values, pd.Series) else pd.Series(values)
-    if not isinstance(ser.dtype, pd.DatetimeTZDtype):
-        if pd.api.types.is_datetime64_any_dtype(ser.dtype):
-            ser = ser.dt.tz_localize("UTC")
-        else:
-            text = ser.astype("string").str.strip()
-            text = text.mask(text == "")
-            # dates written with dots (31.12.2024) are day-first wherever they are used
-            # (German, Austrian, Swiss exports); parsing them month-first would be wrong
-            dotted = text.dropna().head(1000).str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}")
-            fmt = "%d.%m.%Y" if len(dotted) and dotted.all() else "mixed"
-            try:
-                ser = pd.to_datetime(text, utc=True, errors="coerce", format=fmt)
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"Cannot read {what} as dates: {exc}") from None
-    return ser.dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+    try:
+        ns, _bad = parse_dates(ser)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - parse_dates marks, not raises
+        raise InputError(f"Cannot read {what} as dates: {exc}") from None
+    return ns
 
 
 def _as_of_ns(as_of) -> int:
@@ -937,7 +974,9 @@ def _as_of_ns(as_of) -> int:
             "as_of is required: give the date the analysis refers to (e.g. as_of='2026-06-30')."
         )
     try:
-        ts = pd.Timestamp(as_of)
+        ts = timestamp(as_of)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"as_of is not a date: {exc}") from None
     if ts is pd.NaT:
@@ -1220,8 +1259,7 @@ def bounce_rate_by_cohort(
     count its events (deduplicate first if they are one person).
     """
     model = DecayModel() if model is None else model
-    if not 0.0 <= float(visibility) <= 1.0:
-        raise ConfigError(f"visibility must be between 0 and 1, got {visibility!r}.")
+    visibility = _check_visibility(visibility)
     edges = np.asarray(DEFAULT_BINS if bins is None else bins, dtype=float)
     if (
         edges.ndim != 1
@@ -1291,7 +1329,27 @@ def bounce_rate_by_cohort(
 
 
 def _months(months) -> np.ndarray:
-    arr = np.asarray(months, dtype=float)
+    """Ages in months as floats. Time differences (``as_of - last_contacted``, a
+    ``pd.Timedelta``) are converted at MONTH_DAYS days a month: taken as numbers they
+    would be nanoseconds, and every contact would be fully decayed."""
+    if isinstance(months, (pd.Timedelta, timedelta, np.timedelta64)):
+        months = pd.Series([months])
+        arr = _months(months)
+        return arr[0]
+    if isinstance(months, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        td = pd.Series(months) if not isinstance(months, pd.Series) else months
+        if pd.api.types.is_timedelta64_dtype(td.dtype) or (
+            td.dtype == object and len(td) and td.map(lambda v: isinstance(v, (pd.Timedelta, timedelta))).all()
+        ):
+            days = pd.to_timedelta(td).dt.total_seconds().to_numpy(dtype=float) / 86_400.0
+            months = days / MONTH_DAYS
+    try:
+        arr = np.asarray(months, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "Ages must be numbers of months (or time differences such as "
+            "as_of - last_contacted)."
+        ) from None
     if np.any(arr < 0):
         raise ConfigError("Ages and durations in months cannot be negative.")
     return arr

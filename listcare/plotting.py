@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .dates import parse_dates
 from .exceptions import ConfigError
 from .schema import require_columns
 
@@ -352,7 +353,9 @@ def plot_events(events: pd.DataFrame, ax=None, *, freq: str | None = None, kinds
     """
     require_columns(events, ["timestamp", "kind"], what="events table")
     ax = _axes(ax)
-    ts = pd.to_datetime(events["timestamp"], utc=True).dt.tz_convert(None)
+    # (the one date reader: dotted day-first, a slashed column's order from its evidence)
+    ns, _bad = parse_dates(events["timestamp"])
+    ts = pd.Series(ns.view("M8[ns]"), index=events.index)  # (naive UTC; NAT is NaT)
     kind = events["kind"].astype("string")
     if kinds is None:
         present = kind.dropna().unique().tolist()
@@ -363,6 +366,13 @@ def plot_events(events: pd.DataFrame, ax=None, *, freq: str | None = None, kinds
         )
     frame = pd.DataFrame({"timestamp": ts, "kind": kind})
     frame = frame[frame["kind"].isin(list(kinds)) & frame["timestamp"].notna()]
+    if freq is not None:
+        try:
+            pd.tseries.frequencies.to_offset(freq)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"freq={freq!r} is not a pandas frequency such as 'D', 'W-MON' or 'MS'."
+            ) from None
     if freq is None:
         freq, unit = _auto_freq(frame["timestamp"])
     else:

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .dates import parse_dates  # the one list-date reader, shared with cadence
+from .dates import parse_dates, timestamp  # the one list-date reader, shared with cadence
 from .exceptions import ColumnError, ConfigError, InputError, sample
 
 __all__ = [
@@ -491,7 +491,7 @@ def _bool_col(df: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _to_utc(value) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
+    ts = timestamp(value)
     if ts is pd.NaT:
         raise InputError("as_of is missing; give a date such as as_of='2026-11-27'.")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -52,6 +52,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from . import schema
+from .dates import timestamp
 from .exceptions import ConfigError, InputError, StoreError
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,9 @@ class UTCDateTime(sa.types.TypeDecorator):
 def _to_utc(value) -> pd.Timestamp:
     """A UTC ``pd.Timestamp`` from a datetime, Timestamp, date string (naive = UTC)."""
     try:
-        ts = pd.Timestamp(value)
+        ts = timestamp(value)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Cannot read {value!r} as a date/time; use e.g. 2026-11-27.") from exc
     if ts is pd.NaT:

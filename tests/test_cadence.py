@@ -837,3 +837,16 @@ def test_an_unreachable_target_bounce_rate_says_the_interval_is_capped():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert interval_for_target(0.02) == 28
+
+
+def test_a_tz_aware_or_dotted_as_of_plans_from_that_calendar_day():
+    """Midnight in Berlin on 3 November is 3 November (in UTC it is still 2 November),
+    8 pm in New York on 3 November too; a dotted date is day-first."""
+    df = _contacts(5)
+    for as_of in (pd.Timestamp("2026-11-03", tz="Europe/Berlin"),
+                  pd.Timestamp("2026-11-03 20:00", tz="America/New_York"), "03.11.2026"):
+        plan = plan_cadence(df, as_of=as_of, every="60D")
+        assert plan.as_of == pd.Timestamp("2026-11-03"), as_of
+        assert plan["date"].min() >= pd.Timestamp("2026-11-03")
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        plan_cadence(df, as_of="03/11/2026", every="60D")

@@ -697,3 +697,71 @@ def test_series_inputs_are_aligned_by_index_not_position():
     assert single.monthly_rate_ == pytest.approx(DecayModel().fit(t, e).monthly_rate_)
     with pytest.raises(InputError, match="different index labels"):
         DecayModel().fit(t, e.set_axis(e.index + 1))
+
+
+# ---------------------------------------------------------------- one date reader
+def test_durations_from_reads_dates_as_the_rest_of_listcare_does():
+    """The decay functions read list dates with listcare.dates (as the policy and the
+    planner do): a slashed column's order from its own evidence, dotted day-first with
+    two-digit years, and a time of day without a date is not a date (no hidden clock)."""
+    events = pd.DataFrame({"recipient": [], "timestamp": pd.to_datetime([], utc=True), "kind": []})
+    slashed = pd.DataFrame({"email": ["a@x.org", "b@x.org", "c@x.org"],
+                            "acquired_at": ["13/01/2024", "05/02/2024", "01/03/2024"]})
+    d = durations_from(slashed, events, as_of="2026-11-01")
+    assert d["start"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-13", "2024-02-05", "2024-03-01"]
+    dotted = pd.DataFrame({"email": ["a@x.org", "b@x.org"], "acquired_at": ["05.02.24", "13.01.24"]})
+    d = durations_from(dotted, events, as_of="2026-11-01")
+    assert d["start"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-05", "2024-01-13"]
+    clock = pd.DataFrame({"email": ["a@x.org"], "acquired_at": ["12:00"]})
+    with pytest.raises(InputError, match="no usable 'acquired_at'"):
+        durations_from(clock, events, as_of="2026-11-01")
+
+
+def test_a_dotted_as_of_is_day_first_and_an_ambiguous_slashed_one_is_refused():
+    from listcare.dates import timestamp
+
+    assert timestamp("01.11.2026") == pd.Timestamp("2026-11-01")
+    assert timestamp("13/01/2026") == pd.Timestamp("2026-01-13")
+    with pytest.raises(ConfigError, match="write the date as YYYY-MM-DD"):
+        timestamp("01/11/2026")
+    events = pd.DataFrame({"recipient": [], "timestamp": pd.to_datetime([], utc=True), "kind": []})
+    c = pd.DataFrame({"email": ["a@x.org"], "acquired_at": ["2026-01-20"]})
+    d = durations_from(c, events, as_of="01.11.2026")  # 1 November, not 11 January
+    assert d.loc[0, "end"] == pd.Timestamp("2026-11-01", tz="UTC")
+    with pytest.raises(ConfigError, match="could be day 1 of month 11"):
+        durations_from(c, events, as_of="01/11/2026")
+
+
+# ---------------------------------------------------------------- degenerate fits
+def test_a_list_imported_on_one_day_fits_without_overflow_and_no_fake_weibull_shape():
+    rng = np.random.default_rng(7)
+    n = 300
+    duration = 24.0 + rng.uniform(0.0, 0.1, n)  # one import day, one campaign over 3 days
+    event = rng.random(n) < 0.2
+    for kw in ({}, {"last_good": np.where(event, 0.0, duration)}):
+        with pytest.warns(RuntimeWarning, match="Weibull shape cannot be estimated"):
+            m = DecayModel().fit(duration, event, **kw)
+        assert math.isnan(m.weibull_shape_) and math.isnan(m.weibull_p_value_)
+        assert 0.0 < m.monthly_rate_ < 1.0  # the exponential rate stands
+        assert m.summary is not None
+    with pytest.warns(RuntimeWarning):
+        assert math.isnan(DecayModel().fit([5.0], [True]).weibull_shape_)
+
+
+def test_ages_as_time_differences_are_converted_to_months():
+    m = DecayModel(0.021)
+    ages = pd.Timestamp("2026-11-01", tz="UTC") - pd.Series(
+        pd.to_datetime(["2025-11-01", "2026-05-01"], utc=True)
+    )
+    months = (ages.dt.days / MONTH_DAYS).to_numpy()
+    assert m.decayed(ages).tolist() == pytest.approx(m.decayed(months).tolist())
+    assert m.expected_bounce_rate(ages) == pytest.approx(m.expected_bounce_rate(months))
+    assert m.decayed(pd.Timedelta(days=365)) == pytest.approx(m.decayed(365 / MONTH_DAYS))
+    assert m.decayed(ages).max() < 0.25  # not "all gone" (nanoseconds read as months)
+
+
+def test_bad_alpha_and_visibility_are_listcare_errors():
+    with pytest.raises(ConfigError, match="alpha must be a number"):
+        DecayModel().fit([1.0, 2.0], [True, False], alpha="x")
+    with pytest.raises(ConfigError, match="visibility must be a share"):
+        DecayModel(0.021).expected_bounce_rate([1.0], visibility="x")

@@ -186,3 +186,18 @@ def test_the_legend_stays_inside_a_callers_figure_without_a_layout_engine():
     assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1)
     own = plot_decay_vs_bounce(DecayModel())  # our own figure: below the plot, room made
     assert own.figure.get_layout_engine() is not None
+
+
+def test_plot_events_reads_text_dates_as_listcare_does_and_names_a_bad_freq():
+    from listcare import ConfigError
+    from listcare.plotting import plot_events
+
+    ev = pd.DataFrame({"timestamp": ["01.06.2026", "13.06.2026", "02.06.2026"],
+                       "kind": ["hard", "soft", "hard"]})
+    ax = plot_events(ev)
+    lo, hi = (matplotlib.dates.num2date(x).date() for x in ax.get_xlim())
+    assert lo <= pd.Timestamp("2026-06-01").date() and hi >= pd.Timestamp("2026-06-13").date()
+    assert hi < pd.Timestamp("2026-07-01").date()  # June, not January-December
+    plt.close(ax.figure)
+    with pytest.raises(ConfigError, match="not a pandas frequency"):
+        plot_events(ev, freq="fortnight")

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..dates import timestamp
 from ..exceptions import ConfigError, InputError
 from .records import Fact, event_id
 
@@ -126,7 +127,9 @@ class Clock:
         self.tz = UTC
         if as_of is not None:
             try:
-                ts = pd.Timestamp(as_of)
+                ts = timestamp(as_of)
+            except ConfigError:
+                raise
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"as_of={as_of!r} is not a date or time: {exc}. Use e.g. '2026-11-27'.") from exc
             if ts is pd.NaT:
