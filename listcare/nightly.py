@@ -694,6 +694,9 @@ def _ingest_new_evidence(st: Store, plans, as_of, run_id: int, timings: dict):
                     on_batch=store,
                     batch_rows=BATCH_ROWS,
                     lines=lines,
+                    # the live log may be mid-write: its unterminated last line waits
+                    # (after logrotate it is read from the rotation, whole)
+                    growing=[os.fspath(last)] if last == path else [],
                 )
                 end = df.attrs.get("offsets", {}).get(os.fspath(last))
                 if end is not None and ident is not None:  # a log: remember how far we got

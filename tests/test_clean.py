@@ -685,6 +685,43 @@ def test_a_night_before_the_stores_latest_is_noted_and_warned_under_cron(job):
     assert "This run is as of 2026-11-29, before the store's latest run (as of 2026-11-29 12:00:30 UTC)" in report_md
 
 
+@pytest.mark.parametrize("rotated", [False, True])
+def test_a_log_line_cut_mid_write_is_stored_once_when_complete(job, rotated):
+    """The MTA is writing the live log's last line when the job reads it: that line is
+    left for the next night (read now, its cut diagnostic would be another event_id than
+    its completed self: the bounce stored twice). After logrotate it is read from the
+    rotation, where it is complete (or final)."""
+    line = hard("Nov 26 23:59:59", "late@firma.de")
+    cut = line[: line.index("User unknown") + 4]  # mid-diagnostic, no newline
+    with open(job / "mail.log", "a") as f:
+        f.write(cut)
+    first = run(job)
+    with Store(job / "listcare.db") as st:
+        assert (st.events()["recipient"] == "late@firma.de").sum() == 0
+    with open(job / "mail.log", "a") as f:
+        f.write(line[len(cut):])
+    if rotated:
+        os.rename(job / "mail.log", job / "mail.log.1")
+        (job / "mail.log").write_text(sent("Nov 27 01:00:00", "ok@firma.de"))
+    second = run(job, as_of="2026-11-28")
+    with Store(job / "listcare.db") as st:
+        late = st.events()[lambda e: e["recipient"] == "late@firma.de"]
+    assert len(late) == 1 and late["kind"].tolist() == ["hard"]
+    assert second["run"]["new_events"] == 1 + rotated
+    assert first["run"]["lines_read"] == len(NIGHT1_LOG)  # the cut line is not counted
+
+
+def test_reading_a_file_once_still_reads_its_unterminated_last_line(tmp_path):
+    from listcare import read_bounces
+
+    line = hard("Nov 26 23:59:59", "late@firma.de")
+    (tmp_path / "m.log").write_text(line.rstrip("\n"))
+    df = read_bounces([tmp_path / "m.log"], as_of=NIGHT1)
+    assert df["recipient"].tolist() == ["late@firma.de"]
+    held = read_bounces([tmp_path / "m.log"], as_of=NIGHT1, growing=[tmp_path / "m.log"])
+    assert len(held) == 0 and held.attrs["offsets"][str(tmp_path / "m.log")] == 0
+
+
 def test_next_night_after_a_gzip_rotation_reads_the_compressed_remainder(job):
     import gzip
 

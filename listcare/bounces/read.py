@@ -605,8 +605,9 @@ class LogChunks:
     """
 
     def __init__(self, stream, source: str, errors: ErrorReport, start_offset: int = 0,
-                 start_line: int | None = None):
+                 start_line: int | None = None, growing: bool = False):
         self.stream = stream
+        self.growing = growing  # a last line without a newline is not read (see __iter__)
         self.source = source
         self.errors = errors
         self.line = 0  # lines before the current block (at the end: before end_offset)
@@ -691,9 +692,11 @@ class LogChunks:
                 self._too_long()
                 self.offset += len(pending)
                 skipping, pending = True, b""
-        if pending and not skipping:
+        if pending and not skipping and not self.growing:
             # a last line without a newline: read it, but leave the offset before it so an
-            # incremental run reads it again once complete (event ids make that harmless)
+            # incremental run reads it again once complete. (In a log still being written
+            # it may be cut mid-way: read now, its completed self would be another event
+            # with another event_id. There it is left whole for the next read.)
             self.lines_read += 1
             self._newlines = None
             yield pending, self.line + 1
@@ -842,11 +845,12 @@ class LogContext:
 
 
 def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, offset: int,
-              on_batch=None, batch_rows: int = 0, start_line: int | None = None):
+              on_batch=None, batch_rows: int = 0, start_line: int | None = None,
+              growing: bool = False):
     logs, _ = _detectors()
     mod = logs[fmt]
     ctx = LogContext(fmt, inp.name, clock, errors)
-    chunks = LogChunks(stream, inp.name, errors, offset, start_line)
+    chunks = LogChunks(stream, inp.name, errors, offset, start_line, growing)
     parser = mod.Parser(ctx)
     # The detectors allocate millions of small tuples and strings that never form cycles;
     # the cyclic collector re-scanning them would cost more than the parsing itself.
@@ -901,6 +905,7 @@ def read_bounces(
     on_batch=None,
     batch_rows: int = 250_000,
     lines: dict | None = None,
+    growing=(),
 ) -> pd.DataFrame:
     """Read bounce evidence into the events table (:data:`listcare.schema.EVENT_COLUMNS`).
 
@@ -921,6 +926,10 @@ def read_bounces(
     gave the offset): a plain file then starts at its offset at once, instead of reading
     what lies before it to count its lines (a .gz, or an offset that is not a line
     start, is still read from the beginning).
+    *growing*: paths of logs still being written (the live log of an incremental read):
+    a last line without a newline there may be cut mid-way, so it is left for the next
+    read (the offset stays before it) instead of read now. (Elsewhere such a line is
+    read: a file may simply not end with a newline.)
 
     *on_batch*: a function that takes the rows instead of the result, a batch at a time
     and in input order: a long log in batches of at least *batch_rows* while the rest is
@@ -947,6 +956,7 @@ def read_bounces(
     }
     offsets = {os.fspath(k): int(v) for k, v in (offsets or {}).items()}
     known_lines = {os.fspath(k): int(v) for k, v in (lines or {}).items()}
+    growing = {os.fspath(g) for g in ([growing] if isinstance(growing, (str, os.PathLike)) else growing)}
     frames: list[pd.DataFrame] = []
     out_offsets: dict[str, int] = {}
     out_lines: dict[str, int] = {}
@@ -985,7 +995,7 @@ def read_bounces(
                     offset = 0  # the file is shorter than before: truncated in place (copytruncate)
                 cols, chunks = _read_log(
                     fmt, stream, inp, clock, report, offset, on_batch, int(batch_rows),
-                    known_lines.get(inp.key) if offset else None,
+                    known_lines.get(inp.key) if offset else None, inp.key in growing,
                 )
                 out_offsets[inp.key] = chunks.end_offset
                 out_lines[inp.key] = chunks.line
