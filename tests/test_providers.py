@@ -284,3 +284,36 @@ def test_mailgun_giving_up_after_retries_is_not_a_dead_address(tmp_path):
     (tmp_path / "mg.json").write_text(json.dumps(page))
     df = read_bounces(tmp_path / "mg.json")
     assert df["kind"].tolist() != ["hard"] and df["reason"].tolist() == ["expired"]
+
+
+def test_ses_as_aws_lambda_receives_it_from_sns_is_unwrapped(tmp_path):
+    envelope = json.loads((P / "ses-sns-envelope.json").read_text())
+    lam = {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": envelope}]}
+    (tmp_path / "lambda.json").write_text(json.dumps(lam))
+    df = read_bounces(tmp_path / "lambda.json")
+    assert summary(df) == summary(read_bounces(P / "ses-sns-envelope.json"))
+    # a Message cut off is one unreadable record, not nothing
+    envelope["Message"] = envelope["Message"][:50]
+    (tmp_path / "cut.json").write_text(json.dumps(envelope))
+    df = read_bounces(tmp_path / "cut.json")
+    assert len(df) == 0 and df.attrs["errors"]["count"] == 1
+    assert "not whole JSON" in df.attrs["errors"]["samples"][0][2]
+
+
+def test_records_missing_their_kind_and_wrapped_exports_are_counted_not_dropped(tmp_path):
+    sg = json.loads((P / "sendgrid-events.json").read_text())
+    nameless = {k: v for k, v in sg[0].items() if k != "event"}
+    (tmp_path / "sg.json").write_text(json.dumps([nameless, *sg[1:]]))
+    df = read_bounces(tmp_path / "sg.json")
+    assert df.attrs["errors"]["count"] == 1 and "'event' field" in df.attrs["errors"]["samples"][0][2]
+    pm = json.loads((P / "postmark-bounces.json").read_text())
+    records = pm if isinstance(pm, list) else pm["Bounces"]
+    bounce = next(r for r in records if r.get("Type"))
+    (tmp_path / "pm.json").write_text(json.dumps([{k: v for k, v in bounce.items() if k != "Type"}]))
+    df = read_bounces(tmp_path / "pm.json", format="postmark")
+    assert len(df) == 0 and "without its 'Type'" in df.attrs["errors"]["samples"][0][2]
+    mg = json.loads((P / "mailgun-events.json").read_text())
+    (tmp_path / "mg.json").write_text(json.dumps({"data": mg}))  # one object more
+    df = read_bounces(tmp_path / "mg.json", format="mailgun")
+    assert len(df) == 0 and df.attrs["errors"]["count"] == 1
+    assert "wrapped in another object" in df.attrs["errors"]["samples"][0][2]

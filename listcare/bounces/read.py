@@ -1070,20 +1070,30 @@ def _read_provider(fmt: str, stream, name: str, report: ErrorReport) -> Columns:
         records = iter_csv(stream, sink)
     else:
         records = iter_json_records(stream, sink)
+    seen = useful = 0
     for position, record in records:
+        seen += 1
         try:
             facts = mod.facts(record)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             sink(position, f"unreadable {fmt} record: {type(exc).__name__}: {str(exc)[:200]}")
+            useful += 1  # (reported)
             continue
         if not facts:
-            continue
+            continue  # an event of another kind (an open, a click): nothing to record
+        useful += 1
         evidence = canonical(record)
         for i, fact in enumerate(facts):
             fact.position = position
             fact.evidence = evidence
             if not cols.add_fact(fact, fmt, i, classify):
                 sink(position, f"a {fmt} record that names no recipient: skipped")
+    if seen and not useful:
+        # a whole file of records none of which is a delivery, bounce or complaint is
+        # most often an export wrapped in one more object than this reader unwraps
+        sink(0, f"none of its {seen} {fmt} record(s) is a delivery, bounce or complaint "
+             "this reader knows (opens and clicks are left out): if the export is wrapped "
+             "in another object, give the list inside it")
     return cols
 
 

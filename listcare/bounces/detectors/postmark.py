@@ -62,7 +62,9 @@ def facts(record) -> list[Fact]:
         return [Fact(hint="feedback", feedback_type="abuse", timestamp=parse_time(record.get("BouncedAt")), **common)]
     btype = str(record.get("Type") or "")
     if not btype:
-        return []
+        if rtype in ("", "Bounce"):  # a bounce whose kind is missing is not "no bounce"
+            raise ValueError("a Postmark bounce without its 'Type'")
+        return []  # opens, clicks, subscription changes
     action, hint = _TYPES.get(btype.lower(), ("failed", ""))
     diag = str(record.get("Details") or "").strip()
     if diag.lower().startswith("smtp;"):

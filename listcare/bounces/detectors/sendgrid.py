@@ -39,6 +39,8 @@ def facts(record) -> list[Fact]:
     if not isinstance(record, dict):
         raise TypeError("a SendGrid event is a JSON object")
     event = str(record.get("event") or "").lower()
+    if not event:  # (opens, clicks... name themselves and are left out below)
+        raise ValueError("a SendGrid event without its 'event' field")
     rcpt = str(record.get("email") or "")
     when = _time(record.get("timestamp"))
     mid = str(record.get("smtp-id") or record.get("sg_message_id") or "").strip()

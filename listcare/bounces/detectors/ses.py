@@ -61,12 +61,16 @@ def _strip_type(diag: str) -> str:
 
 
 def unwrap(record):
-    """The SES object inside an SNS envelope (its Message is JSON text)."""
+    """The SES object inside an SNS envelope (its Message is JSON text), also as AWS
+    Lambda receives it from SNS (``{"Records": [{"EventSource": "aws:sns", "Sns": {...}}]}``:
+    the reader hands over each of the Records)."""
+    if isinstance(record, dict) and isinstance(record.get("Sns"), dict):
+        record = record["Sns"]
     if isinstance(record, dict) and record.get("Type") == "Notification" and isinstance(record.get("Message"), str):
         try:
             return json.loads(record["Message"])
         except json.JSONDecodeError:
-            return record
+            raise ValueError("the SNS envelope's Message is not whole JSON (cut off?)") from None
     return record
 
 
