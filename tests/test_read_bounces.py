@@ -464,3 +464,20 @@ def test_a_read_from_a_known_line_count_starts_at_its_offset(tmp_path, monkeypat
     gz.write_bytes(gzip.compress(path.read_bytes()))
     zipped = read_bounces(gz, as_of=AS_OF, offsets={gz: off}, lines={gz: n})
     assert skips[-1] == off and zipped["position"].tolist() == counted["position"].tolist()
+
+
+def test_a_postfix_line_that_names_no_recipient_is_counted_not_stored(tmp_path):
+    head = "Nov 26 10:00:00 mail postfix/smtp[1]: ABC123: "
+    tail = ("relay=mx.x.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, "
+            "status=bounced (host mx said: 550 5.1.1 User unknown (in reply to RCPT TO command))\n")
+    (tmp_path / "m.log").write_text(
+        head + "to=<>, " + tail + head + "to=<>, orig_to=<list@x.example>, " + tail
+    )
+    for batch in (None, 1):
+        got = []
+        kw = {} if batch is None else {"on_batch": got.append, "batch_rows": 1}
+        df = read_bounces([tmp_path / "m.log"], as_of="2026-11-27", **kw)
+        rows = df if batch is None else pd.concat(got)
+        assert rows["recipient"].tolist() == ["list@x.example"]
+        assert df.attrs["errors"]["count"] == 1
+        assert "names no recipient" in df.attrs["errors"]["samples"][0][2]

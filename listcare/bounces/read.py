@@ -862,13 +862,26 @@ def _read_log(fmt: str, stream, inp: _Input, clock: Clock, errors: ErrorReport, 
             if on_batch is not None and len(ctx.cols) >= batch_rows:
                 # the rows so far go out; the detectors append to ctx.cols as they find it
                 rows, ctx.cols = ctx.cols, Columns(fmt, inp.name)
-                _hand_over(on_batch, rows.frame(), was_enabled)
+                _hand_over(on_batch, _named(rows.frame(), errors, inp.name), was_enabled)
                 del rows
         parser.finish()
     finally:
         if was_enabled:
             gc.enable()
     return ctx.cols, chunks
+
+
+def _named(frame: pd.DataFrame, errors: ErrorReport, source: str) -> pd.DataFrame:
+    """A log's rows without those that name no recipient (``to=<>`` and no ``orig_to``):
+    they say nothing about any address; counted as unreadable records. (A filter on the
+    rows every reader of a format gives, so the readers stay alike.)"""
+    rcpt = frame["recipient"]
+    nameless = (rcpt.isna() | (rcpt == "")).to_numpy(dtype=bool)
+    if not nameless.any():
+        return frame
+    for pos in frame["position"][nameless]:
+        errors.add(source, int(pos), "a log line that names no recipient (to=<>): skipped")
+    return frame[~nameless].reset_index(drop=True)
 
 
 def _hand_over(on_batch, frame: pd.DataFrame, collect: bool) -> None:
@@ -1007,13 +1020,16 @@ def read_bounces(
         finally:
             if not hasattr(inp.item, "read"):
                 raw.close()
+        frame = cols.frame() if len(cols) or on_batch is None else None
+        if frame is not None and fmt in LOG_FORMATS:
+            frame = _named(frame, report, inp.name)
         if on_batch is not None:
             # the rest of this input goes out before the next input is read: every row
             # reaches on_batch in input order (a rotated log's rest before the new log)
-            if len(cols):
-                on_batch(cols.frame())
+            if frame is not None and len(frame):
+                on_batch(frame)
             continue
-        frames.append(cols.frame())
+        frames.append(frame)
     frames = [f for f in frames if len(f)]
     if len(frames) == 1:
         df = frames[0]  # (concat would copy every column of the one frame)
