@@ -235,3 +235,24 @@ def test_fuzz_mail_shaped_bytes(pieces):
         assert isinstance(f, Fact)
         reason, kind = classify(f)
         assert reason and kind
+
+
+def test_an_unquoted_from_line_in_a_body_does_not_split_an_mbox(tmp_path):
+    """mboxo writers do not always quote a body's "From " as ">From ": only a line
+    shaped like an mbox postmark (sender, asctime date) starts a message."""
+    from listcare import read_bounces
+
+    fx = Path(__file__).parent / "fixtures" / "bounces"
+    a = (fx / "exim_blocked.eml").read_bytes()
+    b = (fx / "dsn_postfix_two_recipients.eml").read_bytes()
+    head, sep, body = a.partition(b"\n\n")
+    a = head + sep + b"From the postmaster at exim-host.example: please read on.\n\n" + body
+    box = (b"From MAILER-DAEMON Fri Nov 27 10:00:00 2026\n" + a.rstrip(b"\n") + b"\n\n"
+           + b"From MAILER-DAEMON Fri Nov 27 10:05:00 2026\n" + b)
+    (tmp_path / "box.mbox").write_bytes(box)
+    (tmp_path / "a.eml").write_bytes(a)
+    got = read_bounces(tmp_path / "box.mbox", as_of="2026-11-27")
+    alone = [read_bounces(fx / "dsn_postfix_two_recipients.eml", as_of="2026-11-27"),
+             read_bounces(tmp_path / "a.eml", as_of="2026-11-27")]
+    assert len(got) == sum(len(x) for x in alone)
+    assert sorted(got["recipient"]) == sorted(r for x in alone for r in x["recipient"])

@@ -64,6 +64,14 @@ DETECTORS = (
 ErrorSink = Callable[[int, str], None]
 
 _MBOX_FROM_RE = re.compile(rb"^From \S*.*\d{4}|^From \S+@?\S* ")
+# a "From " line *inside* an mbox starts a message only as an mbox postmark does: a
+# sender, then a date (asctime: month name, time of day, four-digit year: "From
+# MAILER-DAEMON Fri Nov 27 10:00:00 2026"). An unquoted body line after a blank line ("From the postmaster
+# at ...: please read on") is text (mboxo writers do not always quote it as ">From ").
+_MBOX_SEP_RE = re.compile(
+    rb"^From \S+ +(?=[^\n]*\b\d{1,2}:\d{2}\b)(?=[^\n]*\b(?:19|20)\d{2}\b)"
+    rb"(?=[^\n]*\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b)"
+)
 _HEADER_LINE_RE = re.compile(rb"^[A-Za-z0-9][A-Za-z0-9-]{0,60}:[ \t]?\S?")
 _MBOXRD_RE = re.compile(rb"^>(>*From )")
 
@@ -135,7 +143,9 @@ def _split_mbox(stream: BinaryIO, first: bytes, max_bytes: int) -> Iterator[tupl
 
     lines = io.BufferedReader(Prefixed(first, stream)) if first else stream
     for line in lines:
-        if line.startswith(b"From ") and prev_blank and _MBOX_FROM_RE.match(line):
+        if line.startswith(b"From ") and prev_blank and (
+            (_MBOX_SEP_RE if started else _MBOX_FROM_RE).match(line)
+        ):
             out = flush()
             if out is not None:
                 yield out
