@@ -256,3 +256,24 @@ def test_an_unquoted_from_line_in_a_body_does_not_split_an_mbox(tmp_path):
              read_bounces(tmp_path / "a.eml", as_of="2026-11-27")]
     assert len(got) == sum(len(x) for x in alone)
     assert sorted(got["recipient"]) == sorted(r for x in alone for r in x["recipient"])
+
+
+def test_8bit_addresses_in_bounce_mail_are_read_as_utf8_else_latin1(tmp_path):
+    """An SMTPUTF8 server (RFC 6532) writes the address raw: read as the logs read
+    theirs (UTF-8, else Latin-1), not as U+FFFD."""
+    from listcare import read_bounces
+
+    fx = Path(__file__).parent / "fixtures" / "bounces"
+    dsn = (fx / "dsn_postfix_two_recipients.eml").read_bytes()
+    dsn = dsn.replace(b"Final-Recipient: rfc822; gone.reader@", "Final-Recipient: rfc822; jürgen@".encode())
+    dsn = dsn.replace(b"Final-Recipient: rfc822; full.reader@", "Final-Recipient: rfc822; müller@".encode("latin-1"))
+    (tmp_path / "dsn.eml").write_bytes(dsn)
+    got = set(read_bounces(tmp_path / "dsn.eml", as_of="2026-11-27")["recipient"])
+    assert "jürgen@recipient.example" in got and "müller@other.example" in got
+    exim = (fx / "exim_blocked.eml").read_bytes().replace(
+        b"X-Failed-Recipients: reader@", "X-Failed-Recipients: jürgen.reader@".encode()
+    )
+    (tmp_path / "exim.eml").write_bytes(exim)
+    from listcare.bounces.detectors import _common as C
+    pm = mail.parse(exim)
+    assert C.header(pm.msg, "X-Failed-Recipients") == "jürgen.reader@blocking.example"

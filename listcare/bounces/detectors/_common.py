@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -154,6 +155,36 @@ def timestamp_of(value: str | None) -> datetime | None:
         return None
 
 
+def header_text(v) -> str:
+    """A header value as text. Raw 8-bit bytes (an address with an umlaut written by an
+    SMTPUTF8 server, RFC 6532) are UTF-8, else Latin-1, as the log readers take them:
+    compat32 hands them over as an "unknown-8bit" Header whose str() is U+FFFD."""
+    if isinstance(v, Header):
+        out = []
+        for chunk, charset in decode_header(v):
+            if isinstance(chunk, str):
+                out.append(chunk)
+            elif charset in (None, "unknown-8bit"):
+                out.append(utf8_or_latin1(chunk))
+            else:
+                try:
+                    out.append(chunk.decode(charset, "replace"))
+                except LookupError:
+                    out.append(utf8_or_latin1(chunk))
+        return "".join(out)
+    s = str(v)
+    if any("\udc80" <= c <= "\udcff" for c in s):  # (surrogate-escaped bytes)
+        return utf8_or_latin1(s.encode("utf-8", "surrogateescape"))
+    return s
+
+
+def utf8_or_latin1(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def header(msg: Message, name: str) -> str:
     """A header's value as text, unfolded; '' when absent or unreadable."""
     try:
@@ -163,7 +194,7 @@ def header(msg: Message, name: str) -> str:
     if v is None:
         return ""
     try:
-        s = str(v)[:MAX_HEADER]
+        s = header_text(v)[:MAX_HEADER]
     except Exception:  # noqa: BLE001
         return ""
     return " ".join(s.split())

@@ -63,7 +63,7 @@ def _ds_text(part) -> str:
         chunks = []
         for sub in payload:
             try:
-                chunks.append("\n".join(f"{k}: {v}" for k, v in sub.items()))
+                chunks.append("\n".join(f"{k}: {C.header_text(v)}" for k, v in sub.items()))
             except Exception:  # noqa: BLE001
                 continue
         return "\n\n".join(chunks)
