@@ -317,3 +317,32 @@ def test_records_missing_their_kind_and_wrapped_exports_are_counted_not_dropped(
     df = read_bounces(tmp_path / "mg.json", format="mailgun")
     assert len(df) == 0 and df.attrs["errors"]["count"] == 1
     assert "wrapped in another object" in df.attrs["errors"]["samples"][0][2]
+
+
+def test_a_pretty_printed_array_cut_off_keeps_its_complete_records(tmp_path):
+    """A lone '"newsletter"' line of an indented array parses on its own: it must not
+    make the file look like JSON lines (every line then a bad record)."""
+    sg = json.loads((P / "sendgrid-events.json").read_text())
+    sg = [{**r, "category": ["newsletter", "2026-11"]} for r in sg]
+    text = json.dumps(sg, indent=1)
+    cut = text[: text.index('"event"', len(text) * 2 // 3)]  # inside a later record
+    (tmp_path / "cut.json").write_text(cut)
+    df = read_bounces(tmp_path / "cut.json", format="sendgrid")
+    whole = read_bounces(P / "sendgrid-events.json")
+    assert 0 < len(df) < len(whole) + 1
+    assert df["recipient"].tolist() == whole["recipient"].tolist()[: len(df)]
+    assert df.attrs["errors"]["count"] == 1  # the damage, once
+
+
+def test_a_mailchimp_export_saved_by_excel_with_semicolons_reads_as_the_original(tmp_path):
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((P / "mailchimp-bounces.csv").read_text(encoding="utf-8-sig"))))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    (tmp_path / "mc.csv").write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode())
+    got = read_bounces(tmp_path / "mc.csv", format="mailchimp")
+    want = read_bounces(P / "mailchimp-bounces.csv", format="mailchimp")
+    assert len(want) > 0 and summary(got) == summary(want)
+    assert got.attrs["errors"]["count"] == want.attrs["errors"]["count"]

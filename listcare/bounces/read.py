@@ -1194,10 +1194,13 @@ def _array_start(text: str) -> int | None:
     lines = (ln.strip() for ln in text.splitlines())
     for line in itertools.islice((ln for ln in lines if ln), 20):
         try:
-            json.loads(line)
-            return None
+            value = json.loads(line)
         except (json.JSONDecodeError, RecursionError):
             continue
+        # (a record is an object, or an array of them: a pretty-printed array's lone
+        # "newsletter" or 42 line parses too, and says nothing)
+        if isinstance(value, (dict, list)) and value:
+            return None
     body = text.lstrip()
     offset = len(text) - len(body)
     if body.startswith("["):
@@ -1246,7 +1249,11 @@ def _decode_text(data: bytes) -> str:
 def iter_csv(stream, sink) -> Iterator[tuple[int, dict]]:
     """(1-based data-row line number, row dict keyed by header) of a CSV export."""
     text = io.TextIOWrapper(_Reader(stream), encoding="utf-8-sig", errors="replace", newline="")
-    reader = csv.reader(text)
+    first = text.readline()
+    # the separator of the header line: Excel in German, French... locales saves ";"
+    counts = {sep: len(next(csv.reader([first], delimiter=sep), [])) for sep in ",;\t"}
+    sep = max(counts, key=lambda k: (counts[k], k == ","))
+    reader = csv.reader(itertools.chain([first], text), delimiter=sep)
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
