@@ -422,7 +422,7 @@ def expand_folders(items: list) -> list:
     """A folder given as an input stands for its files, each sniffed on its own (a Maildir:
     the messages of new/ then cur/; any other folder: its files in name order), so that
     every event names the file it came from and a folder may mix formats. An empty folder
-    stays itself (the mail reader then says there is nothing in it)."""
+    stays itself (the mail reader reads nothing from it: a quiet night's Maildir is no error)."""
     from .mail import _maildir_files
 
     out = []
