@@ -587,7 +587,11 @@ class GroupFit:
 
     @property
     def fastest(self):
-        """The group with the highest monthly rate."""
+        """The group with the highest monthly rate; None when no group stands out (every
+        rate the same, e.g. no group has a hard bounce yet)."""
+        rates = self.table["monthly_rate"]
+        if len(rates) > 1 and rates.iloc[0] <= rates.iloc[1]:
+            return None
         return self.table.index[0]
 
     @property
@@ -1089,6 +1093,11 @@ def _pair_events(contacts, events, *, start, email_column, as_of_ns, kinds):
     start_ns = _start_ns(contacts, start)
     kind = events["kind"].astype("string").str.lower()
     wanted = kind.isin(kinds).fillna(False).to_numpy(dtype=bool)
+    if "event_id" in events.columns:
+        # the same evidence twice (two read_bounces results pasted together, a log and
+        # its copy) is one event, as the store keeps it: not two sends in the cohorts
+        ids = events["event_id"]
+        wanted &= ~(ids.duplicated() & ids.notna()).to_numpy(dtype=bool)
     ev = events.loc[wanted, ["recipient", "timestamp"]]
     ev_kind = kind[wanted].to_numpy(dtype=object)
     ev_ns = _to_utc_ns(ev["timestamp"], "the events' timestamps")

@@ -765,3 +765,24 @@ def test_bad_alpha_and_visibility_are_listcare_errors():
         DecayModel().fit([1.0, 2.0], [True, False], alpha="x")
     with pytest.raises(ConfigError, match="visibility must be a share"):
         DecayModel(0.021).expected_bounce_rate([1.0], visibility="x")
+
+
+def test_the_same_evidence_twice_counts_once():
+    """Two read_bounces results pasted together share their event_ids: one event each."""
+    events = EVENTS.assign(event_id=[f"e{i}" for i in range(len(EVENTS))])
+    twice = pd.concat([events, events], ignore_index=True)
+    once = bounce_rate_by_cohort(CONTACTS, events, as_of="2025-06-30")
+    again = bounce_rate_by_cohort(CONTACTS, twice, as_of="2025-06-30")
+    pd.testing.assert_frame_equal(once, again)
+    assert once["mailed"].sum() > 0
+    pd.testing.assert_frame_equal(
+        durations_from(CONTACTS, events, as_of="2025-06-30"),
+        durations_from(CONTACTS, twice, as_of="2025-06-30"),
+    )
+
+
+def test_fit_by_names_no_fastest_group_when_none_stands_out():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    g = np.array(["a", "a", "b", "b"])
+    assert DecayModel.fit_by(t, np.zeros(4, dtype=bool), g).fastest is None  # no bounce yet
+    assert DecayModel.fit_by(t, np.array([True, False, False, False]), g).fastest == "a"
