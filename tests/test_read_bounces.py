@@ -481,3 +481,23 @@ def test_a_postfix_line_that_names_no_recipient_is_counted_not_stored(tmp_path):
         assert rows["recipient"].tolist() == ["list@x.example"]
         assert df.attrs["errors"]["count"] == 1
         assert "names no recipient" in df.attrs["errors"]["samples"][0][2]
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_gz_with_a_bad_checksum_keeps_every_line_before_the_damage(tmp_path, size):
+    """zlib drops a whole call's output when the trailer's CRC is wrong: the good lines
+    of the last piece (all of a small file) must not go with it."""
+    import gzip
+
+    from listcare.contacts import example_path
+
+    text = example_path("postfix.log").read_bytes()
+    if size == "small":
+        text = b"".join(text.splitlines(keepends=True)[:400])
+    good = gzip.compress(text)
+    (tmp_path / "good.log.gz").write_bytes(good)
+    (tmp_path / "bad.log.gz").write_bytes(good[:-8] + b"\0\0\0\0" + good[-4:])  # CRC zeroed
+    want = read_bounces([tmp_path / "good.log.gz"], as_of="2026-11-01")
+    got = read_bounces([tmp_path / "bad.log.gz"], as_of="2026-11-01")
+    assert len(want) > 0 and got["event_id"].tolist() == want["event_id"].tolist()
+    assert got.attrs["errors"]["count"] == 1 and "corrupt" in got.attrs["errors"]["samples"][0][2]

@@ -560,9 +560,13 @@ class _Gunzip:
                 self.done = True
                 break
             self._started = True
+            before = self.d.copy()  # (to read up to the damage if this piece holds it)
             try:
                 out = self.d.decompress(data, max(n - len(self.buf), 1 << 16))
             except zlib.error as exc:
+                # zlib drops the whole call's output; a bad CRC in the trailer would lose
+                # up to a piece of good lines: the piece again, up to the failing byte
+                self.buf += _inflate_up_to_damage(before, data)
                 self.error = f"corrupt compressed data ({exc})"
                 self.done = True
                 break
@@ -589,6 +593,28 @@ class _Gunzip:
         return out
 
 
+
+
+def _inflate_up_to_damage(d, data: bytes, cap: int = 64 << 20) -> bytes:
+    """What decompressor *d* makes of *data* before the byte where it fails: 4 KiB at a
+    time, the failing 4 KiB a byte at a time (only ever run on a damaged file)."""
+    out = bytearray()
+    for i in range(0, len(data), 4096):
+        piece = data[i : i + 4096]
+        probe = d.copy()
+        try:
+            out += probe.decompress(piece)
+            d = probe
+        except zlib.error:
+            for j in range(len(piece)):
+                try:
+                    out += d.decompress(piece[j : j + 1])
+                except zlib.error:
+                    break
+            break
+        if len(out) > cap or d.eof:
+            break
+    return bytes(out)
 
 
 # --------------------------------------------------------------------------- logs
