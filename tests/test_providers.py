@@ -346,3 +346,13 @@ def test_a_mailchimp_export_saved_by_excel_with_semicolons_reads_as_the_original
     want = read_bounces(P / "mailchimp-bounces.csv", format="mailchimp")
     assert len(want) > 0 and summary(got) == summary(want)
     assert got.attrs["errors"]["count"] == want.attrs["errors"]["count"]
+
+
+def test_json_objects_run_together_are_each_read(tmp_path):
+    """Kinesis Firehose writes records back to back with no separator."""
+    records = [json.loads(ln) for ln in (P / "ses-events.jsonl").read_text().splitlines() if ln.strip()]
+    (tmp_path / "firehose").write_text("".join(json.dumps(r) for r in records))
+    got = read_bounces(tmp_path / "firehose", format="ses")
+    want = read_bounces(P / "ses-events.jsonl")
+    assert len(want) > 1 and got["event_id"].tolist() == want["event_id"].tolist()
+    assert got.attrs["errors"]["count"] == 0

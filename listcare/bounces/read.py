@@ -1188,7 +1188,13 @@ def iter_json_records(stream, sink) -> Iterator[tuple[int, Any]]:
                 continue
             try:
                 rec = json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as exc:
+            except json.JSONDecodeError as exc:
+                if exc.msg != "Extra data":
+                    sink(i, f"not a JSON record: {str(exc)[:100]}")
+                    continue
+                # objects run together ({...}{...}: Kinesis Firehose writes them so)
+                rec = _concatenated(line, i, sink)
+            except RecursionError as exc:
                 sink(i, f"not a JSON record: {str(exc)[:100]}")
                 continue
             if isinstance(rec, list):
@@ -1207,6 +1213,24 @@ def iter_json_records(stream, sink) -> Iterator[tuple[int, Any]]:
             yield i, rec
     else:
         yield 1, doc
+
+
+def _concatenated(line: str, i: int, sink) -> list:
+    """The JSON values of a line that holds several run together; what follows a value
+    that does not parse is one bad record."""
+    dec = json.JSONDecoder()
+    out, pos = [], 0
+    while pos < len(line):
+        try:
+            value, end = dec.raw_decode(line, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            sink(i, f"not a JSON record: {str(exc)[:100]}")
+            break
+        out.append(value)
+        pos = end
+        while pos < len(line) and line[pos] in " \t\r,":
+            pos += 1
+    return out
 
 
 _LIST_KEY = re.compile(r'"(?:items|Records|records|Bounces|bounces|events|Events|data)"\s*:\s*\[')
