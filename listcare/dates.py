@@ -68,7 +68,10 @@ _DMY = (
     r"(?: *(?P<ap>[aApP])\.?[mM]\.?)?)?$"
 )
 # what dateutil may read without guessing the order of numbers or filling in the year
-_WORDY = r"(?i)^(?=.*\d{4})(?:.*[a-z]{3}|\d{4}[./-])"
+_WORDY = (
+    r"(?i)^(?=.*\d{4})(?:.*\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?![a-z])"
+    r"|\d{4}[./-])"
+)  # a month *name* (not any three letters: "01.11.2026 10:00 UTC" is no month name)
 # the first cell of a column of numeric dates (only chooses which pass runs first)
 _DMY_START = re.compile(r"\s*\d{1,2}[./-]")
 
@@ -107,6 +110,15 @@ def timestamp(value) -> pd.Timestamp:
             ns, bad = parse_dates(pd.Series([value], dtype=object))
             if not bad[0] and ns[0] != NAT:
                 return pd.Timestamp(int(ns[0]))  # (naive: taken as UTC, as parse_dates does)
+            if sep == "." or a > 12 or b > 12:
+                # an order it can only have, and more after it ("01.11.2026 10:00 UTC"):
+                # the date in ISO order, the rest as given, for pandas
+                day, month = (b, a) if sep != "." and b > 12 else (a, b)
+                year = m.group(0).strip()[-4:] if len(m[0].strip().split(sep)[-1]) == 4 else None
+                if year is None:
+                    yy = int(m[0].strip().split(sep)[-1])
+                    year = str(1900 + yy if yy >= 69 else 2000 + yy)
+                return pd.Timestamp(f"{year}-{month:02d}-{day:02d}{value[m.end():]}")
     return pd.Timestamp(value)
 
 

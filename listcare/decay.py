@@ -1097,7 +1097,8 @@ def _pair_events(contacts, events, *, start, email_column, as_of_ns, kinds):
         # the same evidence twice (two read_bounces results pasted together, a log and
         # its copy) is one event, as the store keeps it: not two sends in the cohorts
         ids = events["event_id"]
-        wanted &= ~(ids.duplicated() & ids.notna()).to_numpy(dtype=bool)
+        real = (ids.notna() & (ids.astype("string") != "")).fillna(False)
+        wanted &= ~(ids.duplicated() & real).to_numpy(dtype=bool)
     ev = events.loc[wanted, ["recipient", "timestamp"]]
     ev_kind = kind[wanted].to_numpy(dtype=object)
     ev_ns = _to_utc_ns(ev["timestamp"], "the events' timestamps")

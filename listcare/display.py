@@ -303,8 +303,11 @@ def group_verdict(fit) -> str:
     t = fit.table
     if fit.differ:
         slowest = t.index[-1]
+        top = t.index[t["monthly_rate"] == t["monthly_rate"].iloc[0]]
+        fastest = fit.fastest if fit.fastest is not None else " and ".join(map(str, top))
+        verb = "rots" if len(top) == 1 else "rot"
         return (
-            f"Rates differ (likelihood-ratio test, {_p_phrase(fit.lr_p_value)}): {fit.fastest} rots fastest, "
+            f"Rates differ (likelihood-ratio test, {_p_phrase(fit.lr_p_value)}): {fastest} {verb} fastest, "
             f"{pct(t['monthly_rate'].iloc[0], 2)} a month against {pct(t['monthly_rate'].iloc[-1], 2)} "
             f"for {slowest}."
         )

@@ -696,7 +696,7 @@ def _ingest_new_evidence(st: Store, plans, as_of, run_id: int, timings: dict):
                     lines=lines,
                     # the live log may be mid-write: its unterminated last line waits
                     # (after logrotate it is read from the rotation, whole)
-                    growing=[os.fspath(last)] if last == path else [],
+                    growing=[os.fspath(last)] if _still_written(last, path, as_of) else [],
                 )
                 end = df.attrs.get("offsets", {}).get(os.fspath(last))
                 if end is not None and ident is not None:  # a log: remember how far we got
@@ -714,6 +714,19 @@ def _ingest_new_evidence(st: Store, plans, as_of, run_id: int, timings: dict):
     timings["read_bounces"] = time.perf_counter() - t0 - stored[1]
     timings["store_ingest"] = stored[1]
     return stored[0], checkpoints, stats
+
+
+def _still_written(last: Path, path: Path, as_of) -> bool:
+    """Is *last* the live log, written to in the day before the night or since? A log
+    last written long before it (a static copy that simply does not end in a newline)
+    is finished: its last line is read. (The file's time against as_of, not a clock.)"""
+    if last != path:
+        return False
+    try:
+        mtime = pd.Timestamp(last.stat().st_mtime_ns, unit="ns", tz="UTC")
+    except OSError:
+        return True
+    return mtime >= as_of - pd.Timedelta(days=1)
 
 
 def _file_size(path: Path) -> int:

@@ -711,6 +711,20 @@ def test_a_log_line_cut_mid_write_is_stored_once_when_complete(job, rotated):
     assert first["run"]["lines_read"] == len(NIGHT1_LOG)  # the cut line is not counted
 
 
+def test_a_log_last_written_long_before_the_night_is_read_to_its_last_line(job):
+    """A static copy that does not end in a newline is finished: its last line is read
+    (only a log written in the day before the night, or since, may be mid-write)."""
+    line = hard("Nov 26 23:59:59", "late@firma.de")
+    with open(job / "mail.log", "a") as f:
+        f.write(line.rstrip("\n"))
+    old = pd.Timestamp("2026-11-20", tz="UTC").timestamp()
+    os.utime(job / "mail.log", (old, old))
+    report = run(job)
+    assert report["run"]["new_events"] == len(NIGHT1_LOG) + 1
+    with Store(job / "listcare.db") as st:
+        assert (st.events()["recipient"] == "late@firma.de").sum() == 1
+
+
 def test_reading_a_file_once_still_reads_its_unterminated_last_line(tmp_path):
     from listcare import read_bounces
 

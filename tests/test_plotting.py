@@ -199,5 +199,12 @@ def test_plot_events_reads_text_dates_as_listcare_does_and_names_a_bad_freq():
     assert lo <= pd.Timestamp("2026-06-01").date() and hi >= pd.Timestamp("2026-06-13").date()
     assert hi < pd.Timestamp("2026-07-01").date()  # June, not January-December
     plt.close(ax.figure)
+    # slashed: the column's own evidence (13/06) makes it day-first, as in a contact list
+    ev2 = ev.assign(timestamp=["01/06/2026", "13/06/2026", "02/06/2026"])
+    ax = plot_events(ev2)
+    assert [matplotlib.dates.num2date(x).month for x in ax.get_xlim()] == [5, 6] or all(
+        matplotlib.dates.num2date(x).month == 6 for x in ax.get_xlim()
+    )
+    plt.close(ax.figure)
     with pytest.raises(ConfigError, match="not a pandas frequency"):
         plot_events(ev, freq="fortnight")

@@ -356,3 +356,19 @@ def test_json_objects_run_together_are_each_read(tmp_path):
     want = read_bounces(P / "ses-events.jsonl")
     assert len(want) > 1 and got["event_id"].tolist() == want["event_id"].tolist()
     assert got.attrs["errors"]["count"] == 0
+
+
+def test_a_file_of_opens_only_and_an_sns_text_notice_are_no_errors(tmp_path):
+    """A webhook batch of opens and clicks, and SNS's "topic validated" text notice, are
+    events of other kinds: nothing to record, nothing wrong (a folder read every night
+    must not report them night after night)."""
+    opens = [{"email": f"u{i}@x.example", "timestamp": 1764000000 + i, "event": "open"} for i in range(3)]
+    (tmp_path / "opens.json").write_text(json.dumps(opens))
+    df = read_bounces(tmp_path / "opens.json", format="sendgrid")
+    assert len(df) == 0 and df.attrs["errors"]["count"] == 0
+    envelope = json.loads((P / "ses-sns-envelope.json").read_text())
+    notice = {**envelope, "Message": "Successfully validated SNS topic for Amazon SES event publishing."}
+    (tmp_path / "ses.jsonl").write_text(json.dumps(envelope) + "\n" + json.dumps(notice) + "\n")
+    df = read_bounces(tmp_path / "ses.jsonl", format="ses")
+    assert len(df) == len(read_bounces(P / "ses-sns-envelope.json")) > 0
+    assert df.attrs["errors"]["count"] == 0

@@ -501,3 +501,24 @@ def test_a_gz_with_a_bad_checksum_keeps_every_line_before_the_damage(tmp_path, s
     got = read_bounces([tmp_path / "bad.log.gz"], as_of="2026-11-01")
     assert len(want) > 0 and got["event_id"].tolist() == want["event_id"].tolist()
     assert got.attrs["errors"]["count"] == 1 and "corrupt" in got.attrs["errors"]["samples"][0][2]
+
+
+def test_a_dotted_as_of_is_day_first_for_the_log_clock_the_store_and_the_policy(tmp_path):
+    """01.11.2026 is 1 November everywhere an as_of is read (pandas alone says 11 January,
+    and the syslog years of a November log would then fall in 2025)."""
+    from listcare.policy import _to_utc as policy_utc
+    from listcare.store import _to_utc as store_utc
+
+    line = ("Oct 30 10:00:00 mail postfix/smtp[1]: ABC123: to=<a@x.example>, relay=mx[192.0.2.1]:25, "
+            "delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx said: 550 5.1.1 unknown "
+            "(in reply to RCPT TO command))\n")
+    (tmp_path / "m.log").write_text(line)
+    dotted = read_bounces([tmp_path / "m.log"], as_of="01.11.2026")
+    iso = read_bounces([tmp_path / "m.log"], as_of="2026-11-01")
+    assert dotted["timestamp"].tolist() == iso["timestamp"].tolist()
+    assert dotted["timestamp"].iloc[0].year == 2026
+    for parse in (store_utc, policy_utc):
+        assert parse("01.11.2026") == pd.Timestamp("2026-11-01", tz="UTC")
+        assert parse("01.11.2026 10:00 UTC") == pd.Timestamp("2026-11-01 10:00", tz="UTC")
+        with pytest.raises(ConfigError):
+            parse("01/11/2026")

@@ -1122,7 +1122,10 @@ def _read_provider(fmt: str, stream, name: str, report: ErrorReport) -> Columns:
             useful += 1  # (reported)
             continue
         if not facts:
-            continue  # an event of another kind (an open, a click): nothing to record
+            # an event of another kind (an open, a click, a send): nothing to record; a
+            # record without the provider's kind field at all is no event of it
+            useful += _names_a_kind(fmt, mod, record)
+            continue
         useful += 1
         evidence = canonical(record)
         for i, fact in enumerate(facts):
@@ -1130,13 +1133,31 @@ def _read_provider(fmt: str, stream, name: str, report: ErrorReport) -> Columns:
             fact.evidence = evidence
             if not cols.add_fact(fact, fmt, i, classify):
                 sink(position, f"a {fmt} record that names no recipient: skipped")
-    if seen and not useful:
-        # a whole file of records none of which is a delivery, bounce or complaint is
+    if seen and not useful and fmt in _KIND_FIELDS:
+        # a whole file of records none of which names an event kind of this provider is
         # most often an export wrapped in one more object than this reader unwraps
-        sink(0, f"none of its {seen} {fmt} record(s) is a delivery, bounce or complaint "
-             "this reader knows (opens and clicks are left out): if the export is wrapped "
-             "in another object, give the list inside it")
+        sink(0, f"none of its {seen} record(s) is a {fmt} event (no "
+             f"{' or '.join(repr(k) for k in _KIND_FIELDS[fmt])} field): if the export is "
+             "wrapped in another object, give the list inside it")
     return cols
+
+
+#: the field that names each provider record's event kind (a record without one is no
+#: event of that provider; Mailchimp's CSV rows are members, not events)
+_KIND_FIELDS = {
+    "ses": ("notificationType", "eventType", "Type"),
+    "sendgrid": ("event",),
+    "mailgun": ("event",),
+    "postmark": ("RecordType", "Type"),
+}
+
+
+def _names_a_kind(fmt: str, mod, record) -> bool:
+    unwrap = getattr(mod, "unwrap", None)
+    rec = unwrap(record) if unwrap is not None else record
+    if isinstance(rec, dict) and isinstance(rec.get("event-data"), dict):
+        rec = rec["event-data"]  # (a Mailgun webhook)
+    return isinstance(rec, dict) and any(k in rec for k in _KIND_FIELDS.get(fmt, ()))
 
 
 # --------------------------------------------------------------------------- exports

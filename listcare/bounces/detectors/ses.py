@@ -67,10 +67,13 @@ def unwrap(record):
     if isinstance(record, dict) and isinstance(record.get("Sns"), dict):
         record = record["Sns"]
     if isinstance(record, dict) and record.get("Type") == "Notification" and isinstance(record.get("Message"), str):
+        message = record["Message"]
         try:
-            return json.loads(record["Message"])
+            return json.loads(message)
         except json.JSONDecodeError:
-            raise ValueError("the SNS envelope's Message is not whole JSON (cut off?)") from None
+            if message.lstrip().startswith("{"):
+                raise ValueError("the SNS envelope's Message is not whole JSON (cut off?)") from None
+            return record  # a text notice ("Successfully validated SNS topic ..."): no event
     return record
 
 
