@@ -372,3 +372,16 @@ def test_a_file_of_opens_only_and_an_sns_text_notice_are_no_errors(tmp_path):
     df = read_bounces(tmp_path / "ses.jsonl", format="ses")
     assert len(df) == len(read_bounces(P / "ses-sns-envelope.json")) > 0
     assert df.attrs["errors"]["count"] == 0
+
+
+def test_in_file_repeats_do_not_depend_on_the_other_inputs(tmp_path):
+    """A record repeated within one file stays as often as it appears, whether the file
+    is read alone or with others; only evidence that is in two inputs is kept once."""
+    envelope = json.loads((P / "ses-sns-envelope.json").read_text())
+    (tmp_path / "twice.json").write_text(json.dumps([envelope, envelope]))
+    alone = read_bounces(tmp_path / "twice.json")
+    with_other = read_bounces([tmp_path / "twice.json", P / "sendgrid-events.json"])
+    mine = with_other[with_other["source"] == str(tmp_path / "twice.json")]
+    assert len(alone) == len(mine) == 2 * len(read_bounces(P / "ses-sns-envelope.json"))
+    copy = read_bounces([tmp_path / "twice.json", tmp_path / "twice.json"])  # itself again
+    assert len(copy) == len(alone) and copy.attrs["duplicates"] == len(alone)

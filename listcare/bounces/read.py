@@ -1065,8 +1065,12 @@ def read_bounces(
     if len(frames) > 1:
         df = schema.coerce(df, schema.EVENT_COLUMNS)
         # the same evidence given twice (a file and its copy, overlapping globs, a log and
-        # a rotation holding the same lines): one event, as the store would keep it
-        dup = df["event_id"].duplicated().to_numpy()
+        # a rotation holding the same lines): one event, as the store would keep it. Only
+        # across inputs: within one, a repeated line stays as often as it appears, as it
+        # does when that input is read alone
+        part = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
+        first = pd.Series(part).groupby(df["event_id"].to_numpy(), sort=False, dropna=False).transform("first")
+        dup = part != first.to_numpy()
         if dup.any():
             duplicates = int(dup.sum())
             df = df[~dup].reset_index(drop=True)
