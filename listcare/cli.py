@@ -43,8 +43,6 @@ def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
     paths: list[str] = []
     notes: list[str] = []
     for p in patterns:
-        if not p.strip():
-            raise InputError("A bounce path is empty: give a file, a folder or a quoted glob.")
         # a file that exists is itself, whatever its name ("mail[1].log" is no pattern)
         if not glob.has_magic(p) or os.path.lexists(p):
             paths.append(p)
@@ -57,7 +55,7 @@ def _expand_globs(patterns, *, empty_ok: bool) -> tuple[list[str], list[str]]:
         # per-fetch subfolders, 'bounces/*/new/*', may all be gone on a quiet night)
         parts = p.rstrip(os.sep).split(os.sep)
         fixed = parts[: next(i for i, c in enumerate(parts) if glob.has_magic(c))]
-        folder = os.sep.join(fixed) if fixed and fixed != [""] else ("/" if fixed else ".")
+        folder = os.sep.join(fixed) or (os.sep if fixed else ".")  # ([""]: the root)
         if not os.path.isdir(folder):
             raise InputError(f"No file matches {p!r}: the folder {folder!r} does not exist.")
         if not empty_ok:

@@ -86,7 +86,7 @@ _DIGIT[48:58] = True
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
-_ONE_NUMERIC = re.compile(r"\s*(\d{1,2})([./-])(\d{1,2})\2(?:\d{4}|\d{2})(?![\d./-])")
+_ONE_NUMERIC = re.compile(r"\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./-])")
 
 
 def timestamp(value) -> pd.Timestamp:
@@ -114,10 +114,9 @@ def timestamp(value) -> pd.Timestamp:
                 # an order it can only have, and more after it ("01.11.2026 10:00 UTC"):
                 # the date in ISO order, the rest as given, for pandas
                 day, month = (b, a) if sep != "." and b > 12 else (a, b)
-                year = m.group(0).strip()[-4:] if len(m[0].strip().split(sep)[-1]) == 4 else None
-                if year is None:
-                    yy = int(m[0].strip().split(sep)[-1])
-                    year = str(1900 + yy if yy >= 69 else 2000 + yy)
+                year = int(m[4])
+                if len(m[4]) == 2:  # POSIX %y, as parse_dates reads it
+                    year += 1900 if year >= 69 else 2000
                 return pd.Timestamp(f"{year}-{month:02d}-{day:02d}{value[m.end():]}")
     return pd.Timestamp(value)
 

@@ -958,18 +958,13 @@ def _exp(x: float) -> float:
     return math.exp(x) if x < 700.0 else math.inf
 
 
-def _to_utc_ns(values, what: str) -> np.ndarray:
+def _to_utc_ns(values) -> np.ndarray:
     """int64 nanoseconds since the epoch (UTC; naive times are taken as UTC); NaT where
-    missing or not a date. Text is read by :func:`listcare.dates.parse_dates`, the one
-    reader of list dates (the policy and the cadence planner read the same cells the
-    same way: dotted day-first, a slashed column's order from its own evidence, a time
-    without a date never "today")."""
-    ser = values if isinstance(values, pd.Series) else pd.Series(values)
-    try:
-        ns, _bad = parse_dates(ser)
-    except (TypeError, ValueError) as exc:  # pragma: no cover - parse_dates marks, not raises
-        raise InputError(f"Cannot read {what} as dates: {exc}") from None
-    return ns
+    missing or not a date (the callers name those rows). Text is read by
+    :func:`listcare.dates.parse_dates`, the one reader of list dates (the policy and the
+    cadence planner read the same cells the same way: dotted day-first, a slashed
+    column's order from its own evidence, a time without a date never "today")."""
+    return parse_dates(values if isinstance(values, pd.Series) else pd.Series(values))[0]
 
 
 def _as_of_ns(as_of) -> int:
@@ -1049,7 +1044,7 @@ def _hash_keys(values, chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray, np
 
 def _start_ns(contacts: pd.DataFrame, start: str) -> np.ndarray:
     require_columns(contacts, [start], what="contact table")
-    ns = _to_utc_ns(contacts[start], f"the contact column {start!r}")
+    ns = _to_utc_ns(contacts[start])
     bad = ns == np.iinfo(np.int64).min
     if bad.any():
         rows = contacts.index[bad]
@@ -1101,7 +1096,7 @@ def _pair_events(contacts, events, *, start, email_column, as_of_ns, kinds):
         wanted &= ~(ids.duplicated() & real).to_numpy(dtype=bool)
     ev = events.loc[wanted, ["recipient", "timestamp"]]
     ev_kind = kind[wanted].to_numpy(dtype=object)
-    ev_ns = _to_utc_ns(ev["timestamp"], "the events' timestamps")
+    ev_ns = _to_utc_ns(ev["timestamp"])
     nat = ev_ns == np.iinfo(np.int64).min
     if nat.any():
         raise InputError(
@@ -1343,10 +1338,8 @@ def _months(months) -> np.ndarray:
     ``pd.Timedelta``) are converted at MONTH_DAYS days a month: taken as numbers they
     would be nanoseconds, and every contact would be fully decayed."""
     if isinstance(months, (pd.Timedelta, timedelta, np.timedelta64)):
-        months = pd.Series([months])
-        arr = _months(months)
-        return arr[0]
-    if isinstance(months, (pd.Series, pd.Index, np.ndarray, list, tuple)):
+        months = pd.Timedelta(months).total_seconds() / 86_400.0 / MONTH_DAYS
+    elif isinstance(months, (pd.Series, pd.Index, np.ndarray, list, tuple)):
         td = pd.Series(months) if not isinstance(months, pd.Series) else months
         if pd.api.types.is_timedelta64_dtype(td.dtype) or (
             td.dtype == object and len(td) and td.map(lambda v: isinstance(v, (pd.Timedelta, timedelta))).all()

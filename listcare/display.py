@@ -303,8 +303,8 @@ def group_verdict(fit) -> str:
     t = fit.table
     if fit.differ:
         slowest = t.index[-1]
-        top = t.index[t["monthly_rate"] == t["monthly_rate"].iloc[0]]
-        fastest = fit.fastest if fit.fastest is not None else " and ".join(map(str, top))
+        top = t.index[t["monthly_rate"] == t["monthly_rate"].iloc[0]]  # (fit.fastest, or a tie)
+        fastest = " and ".join(map(str, top))
         verb = "rots" if len(top) == 1 else "rot"
         return (
             f"Rates differ (likelihood-ratio test, {_p_phrase(fit.lr_p_value)}): {fastest} {verb} fastest, "

@@ -58,7 +58,6 @@ from .display import (
 from .exceptions import (
     ConfigError,
     ConservationError,
-    InputError,
     ListcareError,
     LockedError,
     OutputError,
@@ -227,11 +226,11 @@ def clean(
     as_of = _to_utc(as_of)
     policy = config if isinstance(config, Policy) else load_policy(config)
     out_dir = Path(out_dir)
-    if bounces is not None and not isinstance(bounces, (str, os.PathLike)):
-        bounces = list(bounces)  # (a generator is read once, by the checks below or the run)
-    for item in [bounces] if isinstance(bounces, (str, os.PathLike)) else bounces or ():
-        if isinstance(item, str) and not item.strip():  # (Path("") is the current folder)
-            raise InputError("A bounce path is empty: give a file, a folder or a glob's files.")
+    from .bounces.read import _Input
+
+    # one list (a generator is read once, by the checks below or the run)
+    bounces = [bounces] if isinstance(bounces, (str, os.PathLike)) else list(bounces or ())
+    inputs = [_Input(item, n) for n, item in enumerate(bounces, 1)]  # (an empty path: its error)
     store_path = None if isinstance(store, Store) else _resolve_target(store)[1]
     if isinstance(contacts, (str, os.PathLike)) and not Path(contacts).is_file():
         from .contacts import read_contacts
@@ -250,11 +249,9 @@ def clean(
         # a first night has no checkpoint a missing log could be followed from (its
         # rotations): a bounce path that does not exist is the reader's error, now,
         # before the store and the output folder are created
-        from .bounces.read import _Input
-
-        for item in [bounces] if isinstance(bounces, (str, os.PathLike)) else bounces or ():
-            if not Path(item).exists():
-                _Input(os.fspath(item), 1).open().close()
+        for inp in inputs:
+            if not Path(inp.name).exists():
+                inp.open().close()
     if store_path is not None or isinstance(store, Store) and store.path is not None:
         _check_store_not_an_output(store_path or store.path, out_dir)
     if not dry_run:

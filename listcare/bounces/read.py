@@ -443,6 +443,11 @@ class _Input:
         self.is_dir = False
         if isinstance(item, (str, os.PathLike)):
             self.name = os.fspath(item)
+            if not self.name.strip():  # (as a Path, "" would be the current folder)
+                raise InputError(
+                    "A bounce path is empty: give a file or a folder (on the command line, "
+                    "a quoted glob works too)."
+                )
             self.key = self.name
             self.is_dir = os.path.isdir(self.name)
         elif isinstance(item, (bytes, bytearray, memoryview)):
@@ -1116,28 +1121,29 @@ def _read_provider(fmt: str, stream, name: str, report: ErrorReport) -> Columns:
         records = iter_csv(stream, sink)
     else:
         records = iter_json_records(stream, sink)
-    seen = useful = 0
+    seen = 0
+    known = False  # some record is an event of this provider (or was reported as bad)
     for position, record in records:
         seen += 1
         try:
             facts = mod.facts(record)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             sink(position, f"unreadable {fmt} record: {type(exc).__name__}: {str(exc)[:200]}")
-            useful += 1  # (reported)
+            known = True
             continue
         if not facts:
             # an event of another kind (an open, a click, a send): nothing to record; a
             # record without the provider's kind field at all is no event of it
-            useful += _names_a_kind(fmt, mod, record)
+            known = known or _names_a_kind(fmt, mod, record)
             continue
-        useful += 1
+        known = True
         evidence = canonical(record)
         for i, fact in enumerate(facts):
             fact.position = position
             fact.evidence = evidence
             if not cols.add_fact(fact, fmt, i, classify):
                 sink(position, f"a {fmt} record that names no recipient: skipped")
-    if seen and not useful and fmt in _KIND_FIELDS:
+    if seen and not known and fmt in _KIND_FIELDS:
         # a whole file of records none of which names an event kind of this provider is
         # most often an export wrapped in one more object than this reader unwraps
         sink(0, f"none of its {seen} record(s) is a {fmt} event (no "

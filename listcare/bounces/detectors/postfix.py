@@ -80,6 +80,8 @@ from operator import itemgetter, methodcaller
 
 import numpy as np
 
+from ._common import utf8_or_latin1
+
 _SCAN_API = 4  # the contract of _postfix_scan this module was written for
 try:  # the compiled scanner (setup.py builds it where a C compiler is available)
     from .. import _postfix_scan
@@ -192,11 +194,7 @@ def _relay_host(relay: bytes) -> str | None:
     return relay.split(b"[", 1)[0].decode("utf-8", "replace") or None
 
 
-def _decode(b: bytes) -> str:
-    try:
-        return b.decode("utf-8")
-    except UnicodeDecodeError:
-        return b.decode("latin-1")
+_decode = utf8_or_latin1  # UTF-8, else Latin-1: every field of a log line
 
 
 class Parser:
